@@ -1,0 +1,3 @@
+from openehr_kit.cli.main import main
+
+main()

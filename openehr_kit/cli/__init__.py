@@ -1,0 +1,1 @@
+"""The openehr-kit command line."""

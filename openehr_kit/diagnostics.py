@@ -1,0 +1,189 @@
+"""Every issue code openehr-kit reports, registered in one place, and the issue object itself.
+
+Codes are a family prefix and three digits (``ADL101``). A family groups codes by the layer that finds them:
+
+* ``TXT`` reading files (encoding, size)
+* ``ODN`` ODIN (dADL) syntax
+* ``ADL`` ADL 1.4 syntax and structure
+* ``ARC`` archetype semantics (terms, internal references)
+* ``OPT`` operational template loading and structure
+* ``XML`` XML well-formedness and safety
+
+Other layers (validation, mapping, lint) add their families here too, never elsewhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    code: str
+    severity: Severity
+    summary: str
+
+
+FAMILIES: dict[str, str] = {
+    "TXT": "reading files",
+    "ODN": "ODIN syntax",
+    "ADL": "ADL 1.4 syntax and structure",
+    "ARC": "archetype semantics",
+    "OPT": "operational template structure",
+    "XML": "XML input",
+}
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+REGISTRY: dict[str, CodeInfo] = {
+    c.code: c
+    for c in [
+        # reading files
+        CodeInfo("TXT001", _E, "The file is not valid UTF-8 text."),
+        CodeInfo("TXT002", _E, "The file cannot be read (missing, a directory, or no permission)."),
+        CodeInfo("TXT003", _E, "The file is larger than the size limit for its kind."),
+        CodeInfo("TXT004", _E, "The file is empty."),
+        # ODIN
+        CodeInfo("ODN001", _E, "ODIN syntax error: an unexpected token."),
+        CodeInfo("ODN002", _E, "ODIN syntax error: a string, block or interval is not closed."),
+        CodeInfo("ODN003", _E, "ODIN value is malformed (number, date, interval or term code)."),
+        # ADL
+        CodeInfo("ADL001", _E, "ADL syntax error: an unexpected token."),
+        CodeInfo("ADL002", _E, "A mandatory ADL section is missing (header, concept, language, definition or ontology)."),
+        CodeInfo("ADL003", _E, "The archetype header or identifier is malformed."),
+        CodeInfo("ADL004", _E, "A cADL constraint is malformed (interval, pattern, code list or domain type)."),
+        CodeInfo("ADL005", _E, "A section appears twice or out of order."),
+        # archetype semantics
+        CodeInfo("ARC001", _E, "An at-code used in the definition has no term definition in the original language."),
+        CodeInfo("ARC002", _E, "A use_node reference points to a path that does not exist in the archetype."),
+        CodeInfo("ARC003", _E, "An ac-code used in the definition has no constraint definition in the original language."),
+        CodeInfo("ARC004", _W, "An at-code used in the definition has no term definition in a translation language."),
+        CodeInfo("ARC005", _W, "Two sibling nodes in the definition carry the same node id."),
+        # OPT
+        CodeInfo("OPT001", _E, "The file is not an OPT 1.4 operational template (wrong root element or namespace)."),
+        CodeInfo("OPT002", _E, "A mandatory element of the template is missing."),
+        CodeInfo("OPT003", _E, "An element appears more often than the OPT schema allows."),
+        CodeInfo("OPT004", _E, "An element the OPT schema does not define."),
+        CodeInfo("OPT005", _E, "An element has a malformed value (number, boolean, interval or identifier)."),
+        CodeInfo("OPT006", _E, "Unknown reference model type."),
+        CodeInfo("OPT007", _E, "The reference model type has no such attribute."),
+        CodeInfo("OPT008", _E, "A node id has no term definition in its archetype root."),
+        CodeInfo("OPT009", _E, "Occurrences, existence or cardinality lie outside what the reference model allows."),
+        CodeInfo("OPT010", _E, "Unknown constraint type in xsi:type."),
+        # XML
+        CodeInfo("XML001", _E, "The XML is not well-formed."),
+        CodeInfo("XML002", _E, "The XML uses a DOCTYPE or entities, which are refused for safety."),
+    ]
+}
+
+
+def code_info(code: str) -> CodeInfo:
+    """The registered entry for ``code``; KeyError names the unregistered code."""
+    try:
+        return REGISTRY[code]
+    except KeyError:
+        raise KeyError(f"issue code {code!r} is not registered in openehr_kit.diagnostics") from None
+
+
+@dataclass(slots=True)
+class Issue:
+    """One finding, located in a file and/or in a template and instance."""
+
+    code: str
+    message: str
+    severity: Severity | None = None
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    template_path: str | None = None
+    instance_path: str | None = None
+    expected: str | None = None
+    found: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        info = code_info(self.code)
+        if self.severity is None:
+            self.severity = info.severity
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "code": self.code,
+            "severity": self.severity.value if self.severity else None,
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+        }
+        for key in ("file", "template_path", "instance_path", "expected", "found"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def location(self) -> str:
+        parts = [self.file or ""]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        loc = ":".join(p for p in parts if p)
+        if self.template_path:
+            loc = f"{loc} {self.template_path}" if loc else self.template_path
+        return loc
+
+    def __str__(self) -> str:
+        loc = self.location()
+        return f"{loc}: {self.code} {self.message}" if loc else f"{self.code} {self.message}"
+
+
+class ParseError(Exception):
+    """Input that cannot be read as the format it claims to be; carries where and why."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        expected: str | None = None,
+        found: str | None = None,
+    ) -> None:
+        code_info(code)
+        self.code = code
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.expected = expected
+        self.found = found
+        super().__init__(str(self.to_issue()))
+
+    def to_issue(self) -> Issue:
+        msg = self.message
+        if self.expected is not None and self.found is not None and "expected" not in msg:
+            msg = f"{msg}: expected {self.expected}, found {self.found}"
+        return Issue(
+            self.code,
+            msg,
+            file=self.file,
+            line=self.line,
+            column=self.column,
+            expected=self.expected,
+            found=self.found,
+        )

@@ -1,0 +1,1 @@
+"""Operational templates (OPT 1.4)."""

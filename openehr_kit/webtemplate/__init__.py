@@ -1,0 +1,1 @@
+"""Web templates (EHRbase/Better JSON format)."""
