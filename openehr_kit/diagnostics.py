@@ -176,7 +176,7 @@ class ParseError(Exception):
 
     def to_issue(self) -> Issue:
         msg = self.message
-        if self.expected is not None and self.found is not None and "expected" not in msg:
+        if self.expected is not None and self.found is not None and f"expected {self.expected}" not in msg:
             msg = f"{msg}: expected {self.expected}, found {self.found}"
         return Issue(
             self.code,

@@ -1,0 +1,95 @@
+"""``openehr-kit template check|show`` and ``openehr-kit webtemplate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from openehr_kit.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    FileResult,
+    collect_files,
+    emit_results,
+    exit_code,
+    run_checks,
+)
+from openehr_kit.diagnostics import ParseError
+from openehr_kit.fsutil import atomic_write_text
+
+FORMATS = click.Choice(["text", "json"])
+
+
+@click.group()
+def template() -> None:
+    """Read and check OPT 1.4 operational templates."""
+
+
+def _check_one(path: Path) -> FileResult:
+    from openehr_kit.opt.checks import check_opt
+
+    issues, tmpl = check_opt(path)
+    extra = {"template_id": tmpl.template_id} if tmpl is not None else {}
+    return FileResult(str(path), issues, extra)
+
+
+@template.command("check")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--errors-only", is_flag=True, help="Do not print warnings in text output.")
+def check_cmd(paths: tuple[str, ...], fmt: str, errors_only: bool) -> None:
+    """Load and check operational templates (files or directories, searched recursively for .opt)."""
+    files, missing = collect_files(paths, [".opt"])
+    results = missing + run_checks(files, _check_one)
+    if not results:
+        click.echo("error: no .opt files found", err=True)
+        sys.exit(EXIT_USAGE)
+    emit_results(results, fmt, noun="template", show_warnings=not errors_only)
+    sys.exit(exit_code(results))
+
+
+def _load_or_exit(file: str):  # type: ignore[no-untyped-def]
+    from openehr_kit.opt.loader import load_opt
+
+    try:
+        return load_opt(file)
+    except ParseError as exc:
+        click.echo(str(exc.to_issue()), err=True)
+        sys.exit(EXIT_USAGE if exc.code in ("TXT002", "TXT003") else EXIT_INVALID)
+
+
+@template.command("show")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--lang", default=None, help="Language of term texts (falls back to the template language).")
+def show_cmd(file: str, lang: str | None) -> None:
+    """Print the template as an indented tree with occurrences and data types."""
+    tmpl = _load_or_exit(file)
+    for info in tmpl.iter_nodes():
+        segment = info.path.rsplit("/", 1)[-1] or "/"
+        occ = str(info.occurrences) if info.occurrences is not None else ""
+        text = info.text(lang) or ""
+        label = f"{text}  " if text else ""
+        click.echo(f"{'  ' * info.depth}{label}{segment}  {info.rm_type} {occ}".rstrip())
+    sys.exit(EXIT_OK)
+
+
+@click.command("webtemplate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write here (atomically).")
+@click.option("--lang", default=None, help="Default language of the web template.")
+def webtemplate(file: str, output: str | None, lang: str | None) -> None:
+    """Generate the web template (EHRbase/Better JSON) of an operational template."""
+    from openehr_kit.webtemplate.builder import build_web_template
+
+    tmpl = _load_or_exit(file)
+    text = json.dumps(build_web_template(tmpl, lang), ensure_ascii=False, indent=2) + "\n"
+    if output:
+        atomic_write_text(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_OK)
