@@ -8,6 +8,7 @@ Codes are a family prefix and three digits (``ADL101``). A family groups codes b
 * ``ARC`` archetype semantics (terms, internal references)
 * ``OPT`` operational template loading and structure
 * ``XML`` XML well-formedness and safety
+* ``RMR`` reading RM instances (compositions in canonical JSON and XML)
 
 Other layers (validation, mapping, lint) add their families here too, never elsewhere.
 """
@@ -43,6 +44,7 @@ FAMILIES: dict[str, str] = {
     "ARC": "archetype semantics",
     "OPT": "operational template structure",
     "XML": "XML input",
+    "RMR": "reading compositions",
 }
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -82,9 +84,23 @@ REGISTRY: dict[str, CodeInfo] = {
         CodeInfo("OPT008", _E, "A node id has no term definition in its archetype root."),
         CodeInfo("OPT009", _E, "Occurrences, existence or cardinality lie outside what the reference model allows."),
         CodeInfo("OPT010", _E, "Unknown constraint type in xsi:type."),
+        CodeInfo("OPT011", _E, "An element is out of the order the OPT schema prescribes."),
+        CodeInfo("OPT012", _E, "A child's reference model type does not conform to the type of its attribute."),
+        CodeInfo("OPT013", _W, "Sibling nodes share a node id and cannot be told apart by a name constraint."),
+        CodeInfo("OPT014", _E, "An XML attribute the OPT schema does not define, or a required XML attribute is missing."),
+        CodeInfo("OPT015", _W, "A local code in a code list has no term definition in its archetype root."),
         # XML
         CodeInfo("XML001", _E, "The XML is not well-formed."),
         CodeInfo("XML002", _E, "The XML uses a DOCTYPE or entities, which are refused for safety."),
+        # reading compositions (canonical JSON / XML)
+        CodeInfo("RMR001", _E, "The composition is not well-formed JSON."),
+        CodeInfo("RMR002", _E, "Unknown reference model type in _type or xsi:type."),
+        CodeInfo("RMR003", _E, "A value has the wrong kind (e.g. a string where an object or a number is required)."),
+        CodeInfo("RMR004", _E, "An object has no _type (or xsi:type) and its type cannot be inferred."),
+        CodeInfo("RMR005", _E, "The reference model type has no such attribute; the value is kept but not interpreted."),
+        CodeInfo("RMR006", _E, "The XML is not a canonical composition (wrong root element or namespace)."),
+        CodeInfo("RMR007", _E, "A single-valued attribute is given more than once."),
+        CodeInfo("RMR008", _E, "The input is not canonical JSON or XML (FLAT or STRUCTURED needs a web template)."),
     ]
 }
 
@@ -163,6 +179,7 @@ class ParseError(Exception):
         column: int | None = None,
         expected: str | None = None,
         found: str | None = None,
+        instance_path: str | None = None,
     ) -> None:
         code_info(code)
         self.code = code
@@ -172,6 +189,7 @@ class ParseError(Exception):
         self.column = column
         self.expected = expected
         self.found = found
+        self.instance_path = instance_path
         super().__init__(str(self.to_issue()))
 
     def to_issue(self) -> Issue:
@@ -186,4 +204,5 @@ class ParseError(Exception):
             column=self.column,
             expected=self.expected,
             found=self.found,
+            instance_path=self.instance_path,
         )

@@ -377,6 +377,24 @@ class CCodePhrase(CObject):
     terminology_id: str | None = None
     code_list: list[str] = field(default_factory=list)
     assumed_value: str | None = None
+    #: ``C_CODE_REFERENCE`` (OPT extension of C_CODE_PHRASE): the URI of an external value set
+    reference_set_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleItem:
+    """One DV_SCALE choice: a real-valued score and its coded symbol (RM 1.1.0)."""
+
+    value: float
+    symbol: CodePhrase
+
+
+@dataclass(slots=True, eq=True)
+class CDvScale(CObject):
+    """``C_DV_SCALE``: like C_DV_ORDINAL with real values (DV_SCALE, RM 1.1.0; emitted by newer tooling)."""
+
+    list: list[ScaleItem] = field(default_factory=list)
+    assumed_value: float | None = None
 
 
 @dataclass(slots=True, eq=True)
