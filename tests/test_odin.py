@@ -131,7 +131,7 @@ odin_values = st.recursive(
 # Properties
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(idents, odin_values, min_size=1, max_size=4))
 def test_round_trip_of_generated_values(value: dict[str, Any]) -> None:
     assert parse_odin(write_odin(value)) == value

@@ -613,7 +613,10 @@ class _AdlParser:
 
         while True:
             m = _SLOT_TOKEN_RE.match(text, pos)
-            if m is None or m.lastgroup == "eof":
+            if m is None:
+                # only an unclosed string fails every alternative
+                raise self.error("ADL001", "string is not closed", self.skip(pos), expected="closing '\"'")
+            if m.lastgroup == "eof":
                 raise self.error("ADL001", "unexpected end of file in a slot", len(text), expected="'}' closing the slot", found="end of file")
             kind = m.lastgroup
             tstart, tend = m.start(kind), m.end()
@@ -629,6 +632,10 @@ class _AdlParser:
                 continue
             if kind == "str" and '"' not in value[1:]:
                 raise self.error("ADL001", "string is not closed", tstart, expected="closing '\"'")
+            if target is None and kind == "other" and value == "*" and not current:
+                # `matches {*}`: a slot open to any archetype of its type
+                pos = tend
+                continue
             if target is None:
                 raise self.error("ADL001", "expected 'include' or 'exclude' in a slot", tstart, expected="'include', 'exclude' or '}'")
             if brace_depth == 0 and newline and current and value not in _CONNECTIVES and last_word not in _CONNECTIVES:
@@ -907,7 +914,7 @@ class _AdlParser:
             return CPrimitiveObject("REAL", item=real), pos
         integer = CInteger(assumed_value=assumed, list=list(values), range=ranges[0] if len(ranges) == 1 else None)
         if len(ranges) > 1:
-            # several ranges: keep them all in the list form is impossible, so keep the hull as the range
+            # several ranges cannot all be kept in one CInteger, so the range is their hull
             integer.range = _hull(ranges)
         return CPrimitiveObject("INTEGER", item=integer), pos
 

@@ -360,7 +360,8 @@ class CDvQuantity(CObject):
 
 @dataclass(frozen=True, slots=True)
 class OrdinalItem:
-    value: int
+    #: integral in the RM; a few real archetypes use decimals (harris_hip), which we keep
+    value: int | float
     symbol: CodePhrase
 
 

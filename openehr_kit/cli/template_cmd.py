@@ -30,9 +30,9 @@ def template() -> None:
 
 
 def _check_one(path: Path) -> FileResult:
-    from openehr_kit.opt.checks import check_opt
+    from openehr_kit.opt.checks import check_and_load_opt
 
-    issues, tmpl = check_opt(path)
+    issues, tmpl = check_and_load_opt(path)
     extra = {"template_id": tmpl.template_id} if tmpl is not None else {}
     return FileResult(str(path), issues, extra)
 

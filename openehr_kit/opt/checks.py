@@ -30,11 +30,9 @@ from lxml import etree
 
 from openehr_kit.am.model import (
     ArchetypeSlot,
-    CArchetypeRoot,
     CAttribute,
     CCodePhrase,
     CComplexObject,
-    CObject,
     CPrimitiveObject,
     Interval,
 )
@@ -511,7 +509,14 @@ def _conforms(rm: Any, sub: str, sup: str) -> bool:
 
 
 def check_opt(source: str | os.PathLike[str] | bytes) -> list[Issue]:
-    """All issues of an OPT file (path) or document (bytes): reading, structure, then semantics.
+    """All issues of an OPT file (path) or document (bytes): reading, structure, then semantics."""
+    return check_and_load_opt(source)[0]
+
+
+def check_and_load_opt(
+    source: str | os.PathLike[str] | bytes,
+) -> tuple[list[Issue], OperationalTemplate | None]:
+    """The issues of an OPT, and the template when its structure allowed loading it.
 
     Semantic checks run only when the structure allowed the template to be loaded.
     """
@@ -520,10 +525,10 @@ def check_opt(source: str | os.PathLike[str] | bytes) -> list[Issue]:
         data = source if isinstance(source, bytes) else read_bytes(source, max_bytes=MAX_OPT_BYTES)
         root = parse_xml_bytes(data, name)
     except ParseError as exc:
-        return [exc.to_issue()]
+        return [exc.to_issue()], None
     issues = check_structure(root, name)
     if root.tag != NS + "template":
-        return issues
+        return issues, None
     try:
         template = build_template(root, source=name)
     except ParseError as exc:
@@ -531,9 +536,9 @@ def check_opt(source: str | os.PathLike[str] | bytes) -> list[Issue]:
         # the structure walk usually found the same problem already; keep the loader's word only if new
         if not any(i.code == issue.code and i.line == issue.line for i in issues):
             issues.append(issue)
-        return issues
+        return issues, None
     issues.extend(check_template(template))
-    return issues
+    return issues, template
 
 
 def errors(issues: list[Issue]) -> list[Issue]:

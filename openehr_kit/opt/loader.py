@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from typing import Any
 
 from lxml import etree
@@ -687,8 +688,41 @@ def load_opt(path: str | os.PathLike[str]) -> OperationalTemplate:
 
 def parse_opt(data: bytes, *, source: str | None = None) -> OperationalTemplate:
     """Load an OPT from bytes; ``source`` names it in errors."""
-    root = parse_xml_bytes(data, source)
-    return build_template(root, source=source)
+    return build_template(_parse_xml(data, source), source=source)
+
+
+def _fast_parser() -> etree.XMLParser:
+    """``textio.safe_xml_parser``'s hardening (no entities, DTD, network or huge trees) plus dropping the
+    indentation-only text nodes: OPTs are mostly indentation, and skipping those nodes makes the parse about
+    a quarter faster. Whitespace-only values of leaf elements are kept by libxml2."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        remove_blank_text=True,
+    )
+
+
+# lxml parsers must not be shared between threads: one per thread
+_PARSERS = threading.local()
+
+
+def _parse_xml(data: bytes, source: str | None) -> etree._Element:
+    """Parse with the fast parser; every refusal and error comes from ``textio.parse_xml_bytes`` itself."""
+    window = data[:65536]
+    if b"<!DOCTYPE" in window or b"<!ENTITY" in window or not data.strip():
+        return parse_xml_bytes(data, source)  # raises the standard XML002 / TXT004
+    try:
+        parser = getattr(_PARSERS, "parser", None)
+        if parser is None:
+            parser = _PARSERS.parser = _fast_parser()
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return parse_xml_bytes(data, source)  # re-parse for the standard located XML001
 
 
 def header_elements(root: etree._Element, source: str | None) -> dict[str, list[etree._Element]]:

@@ -221,21 +221,22 @@ class OperationalTemplate:
             steps = split_path(self._strip_root_prefix(path))
         except ValueError:
             return []
-        current: list[CObject] = [self.definition]
-        term = self.definition.terminology
+        # alternatives without node ids share a path, so a step continues from every node matched so far
+        current: list[tuple[CObject, Terminology | None]] = [(self.definition, self.definition.terminology)]
         for attr_name, predicate in steps:
-            obj = current[0]
-            if isinstance(obj, CArchetypeRoot) and obj.terminology is not None:
-                term = obj.terminology
-            if not isinstance(obj, CComplexObject):
+            nxt: list[tuple[CObject, Terminology | None]] = []
+            for obj, term in current:
+                if isinstance(obj, CArchetypeRoot) and obj.terminology is not None:
+                    term = obj.terminology
+                if not isinstance(obj, CComplexObject):
+                    continue
+                attr = obj.attribute(attr_name)
+                if attr is not None:
+                    nxt.extend((c, term) for c in self._select(attr, predicate, term))
+            if not nxt:
                 return []
-            attr = obj.attribute(attr_name)
-            if attr is None:
-                return []
-            current = self._select(attr, predicate, term)
-            if not current:
-                return []
-        return current
+            current = nxt
+        return [obj for obj, _ in current]
 
     def node_info(self, path: str) -> NodeInfo | None:
         """The NodeInfo (unique path, terminology, archetype) of the node at ``path``."""

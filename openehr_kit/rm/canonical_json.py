@@ -204,7 +204,9 @@ class _JsonReader:
         if kind is list:
             if info.is_container is None:  # no RM metadata: follow the input
                 return [self.value(v, info, f"{loc}/{i}", owner, name) for i, v in enumerate(value)]
-            self.fail("RMR003", loc, f"wrong kind of value for {owner}.{name} (it holds one value)", _expected(info), "a list")
+            self.fail(
+                "RMR003", loc, f"wrong kind of value for {owner}.{name} (it holds one value)", _expected(info), "a list"
+            )
         prim = info.primitive
         if prim is None:
             if info.type_name:

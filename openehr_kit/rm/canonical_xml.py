@@ -35,6 +35,8 @@ from openehr_kit.textio import parse_xml_bytes
 
 _NS_PREFIX = f"{{{OPENEHR_NS}}}"
 _ACCEPTED_ROOTS = {"composition": "COMPOSITION"}
+# Element names of the Release-1.0.2 XSDs that later XSDs and the RM spell differently.
+_XML_ALIASES = {"work_flow_id": "workflow_id"}
 
 
 def read_xml_composition(
@@ -146,6 +148,9 @@ class _XmlReader:
             else:
                 name = qname
             info = attr_info(owner, name)
+            if info is None and name in _XML_ALIASES:
+                name = _XML_ALIASES[name]
+                info = attr_info(owner, name)
             if info is None:
                 if unknown is None:
                     unknown = {}

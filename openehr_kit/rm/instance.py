@@ -367,7 +367,7 @@ def _json_value(value: Any) -> Any:
 # Element order of the openEHR XSDs (Release 1.0.2): a base type's elements first, then the subtype's. Types not
 # listed are written in attribute order; attributes a listed type does not name follow its listed ones.
 _LOC = ("name", "uid", "links", "archetype_details", "feeder_audit")
-_ENTRY = _LOC + ("language", "encoding", "subject", "provider", "other_participations", "work_flow_id")
+_ENTRY = _LOC + ("language", "encoding", "subject", "provider", "other_participations", "workflow_id", "work_flow_id")
 _CARE = _ENTRY + ("protocol", "guideline_id")
 _EVENT = _LOC + ("time", "data", "state")
 _ORDERED = ("normal_range", "other_reference_ranges", "normal_status")

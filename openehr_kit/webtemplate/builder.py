@@ -56,7 +56,6 @@ _DISSOLVED_TYPES = frozenset(
     {"HISTORY", "ITEM_TREE", "ITEM_LIST", "ITEM_SINGLE", "ITEM_TABLE", "ITEM_STRUCTURE", "EVENT_CONTEXT_OTHER"}
 )
 _EVENT_TYPES = frozenset({"EVENT", "POINT_EVENT", "INTERVAL_EVENT"})
-_ENTRY_TYPES = frozenset({"OBSERVATION", "EVALUATION", "INSTRUCTION", "ACTION", "ADMIN_ENTRY", "GENERIC_ENTRY"})
 
 #: the data value types an unconstrained ELEMENT.value expands to, in EHRbase's order
 _ANY_DATA_VALUE_TYPES = (
@@ -184,7 +183,9 @@ _RM_ATTRS: dict[str, tuple[_RmAttr, ...]] = {
 }
 
 #: in-context attributes the older EHRbase SDK convention still reports as required
-_ALWAYS_REQUIRED = frozenset({"category", "context", "ism_transition", "current_state", "activity_id", "instruction_id"})
+_ALWAYS_REQUIRED = frozenset(
+    {"category", "context", "ism_transition", "current_state", "activity_id", "instruction_id"}
+)
 
 #: attributes never shown as nodes: the name is folded into the node, the rest is identity or audit data
 _HIDDEN_ATTRS = frozenset(
@@ -414,7 +415,7 @@ class _Builder:
 
     def root(self, definition: CComplexObject) -> Node:
         scope = _Scope(None, None)
-        nodes = self.object_nodes(definition, "", scope, parent_type=None)
+        nodes = self.object_nodes(definition, "", scope)
         root = nodes[0]
         root.pop("aqlPath", None)  # EHRbase leaves the root's (empty) path out
         return root
@@ -424,7 +425,6 @@ class _Builder:
         obj: CObject,
         path: str,
         scope: _Scope,
-        parent_type: str | None,
         fixed: str | None = None,
         single: bool = True,
     ) -> list[Node]:
@@ -432,7 +432,7 @@ class _Builder:
         if isinstance(obj, CArchetypeRoot) and obj.terminology is not None:
             scope = _Scope(obj.terminology, obj)
         if isinstance(obj, ArchetypeInternalRef):
-            return self._internal_ref_nodes(obj, path, scope, parent_type)
+            return self._internal_ref_nodes(obj, path, scope)
         if isinstance(obj, ArchetypeSlot):
             return []  # an unfilled slot has nothing to enter
         rm_type = obj.rm_type_name
@@ -451,7 +451,7 @@ class _Builder:
         return [self._locatable_node(obj, path, scope, fixed)]
 
     def _internal_ref_nodes(
-        self, ref: ArchetypeInternalRef, path: str, scope: _Scope, parent_type: str | None
+        self, ref: ArchetypeInternalRef, path: str, scope: _Scope
     ) -> list[Node]:
         """``use_node``: build the target's nodes at the reference's own path and occurrences."""
         root = scope.archetype_root
@@ -460,7 +460,7 @@ class _Builder:
         target = find_node(root, ref.target_path) if ref.target_path != "/" else root
         if target is None or isinstance(target, ArchetypeInternalRef):
             return []
-        nodes = self.object_nodes(target, path, scope, parent_type)
+        nodes = self.object_nodes(target, path, scope)
         if nodes and ref.occurrences is not None and target.node_id == nodes[0].get("nodeId"):
             nodes[0]["min"] = _lower(ref.occurrences)
             nodes[0]["max"] = _upper(ref.occurrences)
@@ -518,7 +518,7 @@ class _Builder:
             for code in codes:
                 name = self._text(inner, code) or code
                 child_path = f"{path}/{attr.rm_attribute_name}[{child.node_id} and name/value='{_quote(name)}']"
-                out.extend(self.object_nodes(child, child_path, scope, owner.rm_type_name, fixed=name))
+                out.extend(self.object_nodes(child, child_path, scope, fixed=name))
             return out
         child_path = f"{path}/{attr.rm_attribute_name}" + self._predicate(child, scope)
         if _is_data_value(child.rm_type_name) and not child.node_id:
@@ -527,7 +527,7 @@ class _Builder:
             _name_rm_node(node, attr.rm_attribute_name)
             return [node]
         single = len(attr.children) == 1
-        return self.object_nodes(child, child_path, scope, owner.rm_type_name, single=single)
+        return self.object_nodes(child, child_path, scope, single=single)
 
     def _predicate(self, obj: CObject, scope: _Scope) -> str:
         """``[at0001]``, ``[openEHR-EHR-...v1]``; with `` and name/value='X'`` when the template constrains the name.
@@ -562,7 +562,7 @@ class _Builder:
             for inp in node.get("inputs", []):
                 if inp.get("suffix") == "code":
                     inp["listOpen"] = True
-                    if "terminology" in inp:
+                    if "terminology" in inp:  # after listOpen, where EHRbase writes it
                         inp["terminology"] = inp.pop("terminology")
             node["inputs"] = [i for i in node.get("inputs", []) if i.get("suffix") != "value"]
             node["inputs"].append({"suffix": "other", "type": "TEXT"})
