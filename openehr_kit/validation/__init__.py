@@ -1,0 +1,1 @@
+"""Validation of compositions against operational templates."""
