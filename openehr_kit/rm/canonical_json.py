@@ -43,6 +43,18 @@ def read_json_composition(
     return read_canonical_json(data, source=source, root_type="COMPOSITION", issues=issues, lenient=lenient)
 
 
+def load_json_text(text: str, source: str | None = None) -> Any:
+    """``json.loads`` with a located RMR001 instead of an exception."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            "RMR001", f"not well-formed JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno
+        ) from None
+    except RecursionError:
+        raise ParseError("RMR001", "JSON nested too deeply to read", file=source) from None
+
+
 def read_canonical_json(
     data: bytes | str | dict[str, Any],
     *,
@@ -63,14 +75,7 @@ def read_canonical_json(
         value: Any = data
     else:
         text = decode_text(data, source) if isinstance(data, bytes) else data
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParseError(
-                "RMR001", f"not well-formed JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno
-            ) from None
-        except RecursionError:
-            raise ParseError("RMR001", "JSON nested too deeply to read", file=source) from None
+        value = load_json_text(text, source)
     if not isinstance(value, dict):
         raise ParseError(
             "RMR003",

@@ -9,12 +9,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Literal
 
 from openehr_kit.diagnostics import Issue, ParseError
-from openehr_kit.rm.canonical_json import pointer_position, read_canonical_json
+from openehr_kit.rm.canonical_json import load_json_text, pointer_position, read_canonical_json
 from openehr_kit.rm.canonical_xml import read_xml_composition
 from openehr_kit.rm.instance import RMObject
 from openehr_kit.textio import decode_text, read_bytes
@@ -43,12 +42,7 @@ def _detect(data: bytes | str, source: str | None) -> tuple[Format, Any]:
         raise ParseError("TXT004", "the file is empty", file=source)
     if stripped[0] == "<" or stripped.startswith("?xml"):  # a damaged XML declaration is still meant as XML
         return "xml", None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            "RMR001", f"not well-formed JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno
-        ) from None
+    value = load_json_text(text, source)
     if not isinstance(value, dict):
         raise ParseError("RMR008", "a composition must be a JSON object or XML", file=source, line=1, column=1)
     return classify_json(value), value
