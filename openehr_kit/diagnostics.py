@@ -9,6 +9,7 @@ Codes are a family prefix and three digits (``ADL101``). A family groups codes b
 * ``OPT`` operational template loading and structure
 * ``XML`` XML well-formedness and safety
 * ``RMR`` reading RM instances (compositions in canonical JSON and XML)
+* ``TPL`` template compilation (Ocean ``.oet`` sources and archetypes to OPT)
 
 Other layers (validation, mapping, lint) add their families here too, never elsewhere.
 """
@@ -46,6 +47,8 @@ FAMILIES: dict[str, str] = {
     "XML": "XML input",
     "RMR": "reading compositions",
     "VAL": "composition validation (VAL0xx structure, VAL1xx data values, VAL2xx reference model rules)",
+    "TPL": "template compilation (.oet sources and archetypes to OPT)",
+    "FLT": "FLAT (simSDT) and STRUCTURED compositions keyed by web template ids",
 }
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -104,11 +107,15 @@ REGISTRY: dict[str, CodeInfo] = {
         CodeInfo("VAL008", _E, "The archetype used does not match the slot's include/exclude patterns."),
         CodeInfo("VAL009", _E, "The archetype root's archetype_node_id is not the archetype the template uses."),
         CodeInfo("VAL010", _E, "An OBSERVATION or EVENT has no data (empty item structure)."),
-        CodeInfo("VAL011", _E, "The attribute does not exist on this RM type."),
+        CodeInfo("VAL011", _W, "The attribute does not exist on this RM type; it is kept but ignored (not validated)."),
         CodeInfo("VAL012", _E, "The composition's template id is not the template it is validated against."),
         CodeInfo("VAL013", _E, "Plain DV_TEXT given where the template requires DV_CODED_TEXT."),
         CodeInfo("VAL014", _E, "The node's name does not match the template's name constraint."),
-        CodeInfo("VAL015", _W, "A slot is filled with an archetype the template does not describe; its content is not checked."),
+        CodeInfo("VAL015", _W, "A slot is filled with an archetype the template does not describe; its content is checked against the RM only."),
+        CodeInfo("VAL016", _E, "No template is available for the composition's template id, so it cannot be validated."),
+        CodeInfo("VAL017", _W, "The composition does not state its template id (archetype_details/template_id)."),
+        CodeInfo("VAL018", _E, "The validator failed on this composition (an internal error; please report it)."),
+        CodeInfo("VAL019", _W, "An archetype root's archetype_details names another archetype than its archetype_node_id."),
         # composition validation: data values
         CodeInfo("VAL101", _E, "The quantity's unit is not one the template allows."),
         CodeInfo("VAL102", _E, "The quantity's magnitude lies outside the allowed range for its unit."),
@@ -133,6 +140,9 @@ REGISTRY: dict[str, CodeInfo] = {
         CodeInfo("VAL121", _E, "The primitive value is not allowed by the template's constraint."),
         CodeInfo("VAL122", _E, "The code does not exist in the openEHR terminology group it must come from."),
         CodeInfo("VAL123", _E, "The value has the wrong kind (e.g. text where a number is required)."),
+        CodeInfo("VAL124", _W, "The template's regular expression cannot be evaluated, so the text was not checked against it."),
+        CodeInfo("VAL125", _E, "The interval is inconsistent (lower above upper, bounds not comparable, or contradicting flags)."),
+        CodeInfo("VAL126", _E, "The text value is empty; the reference model requires a non-empty value."),
         # composition validation: reference model rules
         CodeInfo("VAL201", _E, "The composition category is not an openEHR composition category code."),
         CodeInfo("VAL202", _E, "The care setting is not an openEHR setting code."),
@@ -144,6 +154,33 @@ REGISTRY: dict[str, CodeInfo] = {
         CodeInfo("VAL208", _E, "The event time lies outside the observation's time span."),
         CodeInfo("VAL209", _E, "An interval event's width or math function is invalid."),
         CodeInfo("VAL210", _E, "An openEHR-coded RM attribute carries a code outside its terminology group."),
+        CodeInfo("VAL211", _E, "The event context's end time is before its start time."),
+        CodeInfo("VAL212", _E, "A persistent composition carries an event context (the RM forbids it)."),
+        # FLAT / STRUCTURED compositions (keys built from web template ids)
+        CodeInfo("FLT001", _E, "The FLAT key names a path the web template does not have (the closest valid path is suggested)."),
+        CodeInfo("FLT002", _E, "The attribute suffix (|magnitude, |code, ...) is not one the node's data type has."),
+        CodeInfo("FLT003", _E, "Bad index notation: a malformed index, or an index on a node that does not repeat."),
+        CodeInfo("FLT004", _E, "A key that nothing consumed: the path exists but the value is not used by the conversion."),
+        CodeInfo("FLT005", _E, "The value has the wrong kind for its attribute (e.g. text where a number is required)."),
+        CodeInfo("FLT006", _E, "A required context value is missing (ctx/language, ctx/territory, composer...) and has no default."),
+        CodeInfo("FLT007", _E, "The input is not a FLAT document (a JSON object of path keys and scalar values)."),
+        CodeInfo("FLT008", _E, "The key does not start with the template's root id (it belongs to another template)."),
+        CodeInfo("FLT009", _W, "A repeating node is given without an index; it is read as index 0."),
+        CodeInfo("FLT010", _E, "Unknown ctx/ key (not a FLAT context default)."),
+        CodeInfo("FLT011", _E, "The STRUCTURED document does not have the nested shape (lists of objects keyed by node ids)."),
+        CodeInfo("FLT012", _E, "The composition has content the web template cannot express as FLAT (left out of the output)."),
+        # template compilation
+        CodeInfo("TPL001", _E, "An archetype the template uses is not found in the archetype directories."),
+        CodeInfo("TPL002", _E, "An archetype the template uses cannot be read (ADL error) or flattened."),
+        CodeInfo("TPL003", _E, "A content item does not fit its slot (no slot there, or the slot rejects its id or RM type)."),
+        CodeInfo("TPL004", _E, "A rule or content item path does not exist in the archetype."),
+        CodeInfo("TPL005", _W, "A rule's value constraint does not fit the node (data type, code or unit); it is not applied."),
+        CodeInfo("TPL006", _W, "A rule's occurrences go beyond the archetype's; they are narrowed to fit."),
+        CodeInfo("TPL007", _W, "An exclusion (max=0) would empty an attribute the reference model makes mandatory."),
+        CodeInfo("TPL008", _W, "A specialised archetype's node id does not specialise a node of its parent."),
+        CodeInfo("TPL009", _E, "An embedded template is not found beside the template, or embeds itself."),
+        CodeInfo("TPL010", _E, "The template source is malformed (not an OET, or a missing or malformed part)."),
+        CodeInfo("TPL011", _I, "A template construct the compiler does not apply (e.g. a parsable constraint)."),
         # reading compositions (canonical JSON / XML)
         CodeInfo("RMR001", _E, "The composition is not well-formed JSON."),
         CodeInfo("RMR002", _E, "Unknown reference model type in _type or xsi:type."),

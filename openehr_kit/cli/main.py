@@ -9,7 +9,9 @@ import click
 from openehr_kit import __version__
 from openehr_kit.cli.archetype_cmd import archetype
 from openehr_kit.cli.common import EXIT_USAGE
+from openehr_kit.cli.example_cmd import example
 from openehr_kit.cli.template_cmd import template, webtemplate
+from openehr_kit.cli.validate_cmd import validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +26,8 @@ def cli() -> None:
 cli.add_command(archetype)
 cli.add_command(template)
 cli.add_command(webtemplate)
+cli.add_command(example)
+cli.add_command(validate)
 
 
 def main() -> None:

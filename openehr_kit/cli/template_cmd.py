@@ -29,9 +29,13 @@ def template() -> None:
     """Read and check OPT 1.4 operational templates."""
 
 
-def _check_one(path: Path) -> FileResult:
+def _check_one(path: Path, archetype_dirs: tuple[str, ...] = ()) -> FileResult:
     from openehr_kit.opt.checks import check_and_load_opt
 
+    if path.suffix.lower() == ".oet":
+        from openehr_kit.cli.compile_cmd import check_oet
+
+        return check_oet(path, archetype_dirs)
     issues, tmpl = check_and_load_opt(path)
     extra = {"template_id": tmpl.template_id} if tmpl is not None else {}
     return FileResult(str(path), issues, extra)
@@ -41,10 +45,13 @@ def _check_one(path: Path) -> FileResult:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option("--errors-only", is_flag=True, help="Do not print warnings in text output.")
-def check_cmd(paths: tuple[str, ...], fmt: str, errors_only: bool) -> None:
-    """Load and check operational templates (files or directories, searched recursively for .opt)."""
-    files, missing = collect_files(paths, [".opt"])
-    results = missing + run_checks(files, _check_one)
+@click.option("--archetypes", "archetype_dirs", multiple=True, type=click.Path(),
+              help="Archetype directory for .oet sources (compiled, then checked); repeat for several.")
+def check_cmd(paths: tuple[str, ...], fmt: str, errors_only: bool, archetype_dirs: tuple[str, ...]) -> None:
+    """Load and check operational templates (files or directories, searched recursively for .opt and .oet)."""
+    # directories yield .oet sources only when there are archetypes to compile them with
+    files, missing = collect_files(paths, [".opt", ".oet"] if archetype_dirs else [".opt"])
+    results = missing + run_checks(files, lambda f: _check_one(f, archetype_dirs))
     if not results:
         click.echo("error: no .opt files found", err=True)
         sys.exit(EXIT_USAGE)
@@ -93,3 +100,8 @@ def webtemplate(file: str, output: str | None, lang: str | None) -> None:
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_OK)
+
+
+from openehr_kit.cli.compile_cmd import compile_cmd  # noqa: E402 -- registered after the group is defined
+
+template.add_command(compile_cmd)

@@ -1,0 +1,1124 @@
+"""Validating a composition against an operational template: the structure walker and its entry points.
+
+One walk over the composition matches every RM object to the constraint object that describes it (archetype
+roots by archetype id, other nodes by at-code, same-id siblings by their name constraints, data values by RM
+type) and reports, into one :class:`~openehr_kit.validation.report.Reporter`, everything that is wrong: the walk
+never stops at the first issue.
+
+The walker owns structure (VAL0xx): node ids and roots, occurrences, cardinality, existence from the template
+and the RM, RM types, slots, unknown nodes and attributes, empty data. Below a data value (any ``DV_*`` and
+``CODE_PHRASE``) it hands over to :func:`openehr_kit.validation.datavalues.check_data_value`; every other RM object
+is also handed to :func:`openehr_kit.validation.rm_rules.check_rm_rules`, and primitive attributes constrained
+outside data values to :func:`openehr_kit.validation.primitives.check_primitive`.
+
+Speed: matching tables (per constraint attribute: node id -> children, slots, name rules) are built once per
+template and cached; paths and labels are looked up from the template's own index, and ``Where`` objects and
+message strings are built only where a checker needs them or an issue is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from openehr_kit.am.model import (
+    ArchetypeInternalRef,
+    ArchetypeSlot,
+    CArchetypeRoot,
+    CAttribute,
+    CCodePhrase,
+    CComplexObject,
+    CObject,
+    CPrimitiveObject,
+    CString,
+    Terminology,
+    find_node,
+)
+from openehr_kit.diagnostics import Issue, ParseError, Severity
+from openehr_kit.opt.model import OperationalTemplate, constrained_name
+from openehr_kit.rm import schema
+from openehr_kit.rm.instance import RMObject
+from openehr_kit.validation.report import Reporter, Where
+
+# --- the checkers the walker hands over to (written alongside; absent ones degrade to no-ops) --------------------
+
+MISSING_CHECKERS: list[str] = []
+
+try:
+    from openehr_kit.validation.datavalues import check_data_value as _check_data_value
+except ImportError:  # pragma: no cover - only while the data-value module is being written
+    MISSING_CHECKERS.append("datavalues.check_data_value")
+
+    def _check_data_value(constraint: CObject | None, value: RMObject, where: Where, rep: Reporter) -> None:
+        return None
+
+
+try:
+    from openehr_kit.validation.primitives import check_primitive as _check_primitive
+except ImportError:  # pragma: no cover
+    MISSING_CHECKERS.append("primitives.check_primitive")
+
+    def _check_primitive(constraint: Any, value: Any, where: Where, rep: Reporter) -> None:
+        return None
+
+
+try:
+    from openehr_kit.validation.rm_rules import check_rm_rules as _check_rm_rules
+except ImportError:  # pragma: no cover
+    MISSING_CHECKERS.append("rm_rules.check_rm_rules")
+
+    def _check_rm_rules(obj: RMObject, where: Where, rep: Reporter) -> None:
+        return None
+
+
+__all__ = [
+    "ValidationResult",
+    "composition_template_id",
+    "validate_composition",
+    "validate_file",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# RM facts, memoised (asked for every object of every composition)
+
+_CONFORMS: dict[tuple[str, str], bool] = {}
+_MANDATORY: dict[str, tuple[str, ...]] = {}
+_NON_EMPTY: dict[tuple[str, str], bool] = {}
+_DECLARED: dict[tuple[str, str], str | None] = {}
+
+
+def _base(name: str) -> str:
+    cut = name.find("<")
+    return name if cut < 0 else name[:cut]
+
+
+def _conforms(sub: str, sup: str) -> bool:
+    """Whether an instance of RM type ``sub`` may stand where ``sup`` is declared (generics compared by base)."""
+    key = (sub, sup)
+    hit = _CONFORMS.get(key)
+    if hit is None:
+        b_sub, b_sup = _base(sub), _base(sup)
+        if b_sub == b_sup or b_sup in ("ANY", "Any", "OBJECT", ""):
+            hit = True
+        elif schema.rm_type(b_sub) is None or schema.rm_type(b_sup) is None:
+            # a type the RM table does not know (reported by the reader); do not pile a type error on top
+            hit = True
+        else:
+            hit = schema.is_subtype(b_sub, b_sup)
+        _CONFORMS[key] = hit
+    return hit
+
+
+def _mandatory(rm_type: str) -> tuple[str, ...]:
+    """The RM attributes an object of ``rm_type`` must have (serialised ones only)."""
+    hit = _MANDATORY.get(rm_type)
+    if hit is None:
+        t = schema.rm_type(rm_type)
+        hit = () if t is None else tuple(
+            a.name for a in t.attributes.values() if a.mandatory and not a.is_computed and not a.is_system
+        )
+        _MANDATORY[rm_type] = hit
+    return hit
+
+
+def _non_empty(rm_type: str, attr: str) -> bool:
+    """Whether the RM requires the container ``rm_type.attr`` to hold at least one item when present."""
+    key = (rm_type, attr)
+    hit = _NON_EMPTY.get(key)
+    if hit is None:
+        a = schema.attribute(rm_type, attr)
+        hit = bool(a is not None and a.non_empty)
+        _NON_EMPTY[key] = hit
+    return hit
+
+
+def _declared(rm_type: str, attr: str) -> str | None:
+    """The RM's declared type of ``rm_type.attr`` (item type for containers), None if unknown."""
+    key = (rm_type, attr)
+    if key not in _DECLARED:
+        a = schema.attribute(rm_type, attr)
+        _DECLARED[key] = None if a is None or a.is_system else a.type_name
+    return _DECLARED[key]
+
+
+def _is_data_value(rm_type: str) -> bool:
+    return rm_type.startswith("DV_") or rm_type == "CODE_PHRASE"
+
+
+# What an object found under an attribute the template leaves open is: one dict hit per object on the hot path.
+_WRONG_TYPE, _PLAIN_DATA, _OBJECT = 0, 1, 2
+_OPEN_KIND: dict[tuple[str, str, str], int] = {}
+
+
+def _open_kind(parent_rm: str, attr: str, rm: str) -> int:
+    key = (parent_rm, attr, rm)
+    hit = _OPEN_KIND.get(key)
+    if hit is None:
+        declared = _declared(parent_rm, attr)
+        if declared is not None and not _conforms(rm, declared):
+            hit = _WRONG_TYPE
+        else:
+            hit = _PLAIN_DATA if _is_data_value(rm) else _OBJECT
+        _OPEN_KIND[key] = hit
+    return hit
+
+
+# The RM types the RM-rule checker has rules for, when it says so: other objects need no Where built for it.
+try:
+    from openehr_kit.validation import rm_rules as _rm_rules_module
+
+    _RULE_TYPES: frozenset[str] | None = frozenset(
+        getattr(_rm_rules_module, "RULE_TYPES", None) or getattr(_rm_rules_module, "_RULES", None) or ()
+    ) or None
+except ImportError:  # pragma: no cover
+    _RULE_TYPES = None
+
+
+def _has_rules(rm_type: str) -> bool:
+    if _RULE_TYPES is None:
+        return True
+    return rm_type in _RULE_TYPES or ("<" in rm_type and _base(rm_type) in _RULE_TYPES)
+
+
+def _looks_like_archetype_id(node_id: str) -> bool:
+    # openEHR-EHR-CLUSTER.device.v1: at-codes never contain a dot
+    return "." in node_id and "-" in node_id
+
+
+def _join(tpath: str, attr: str) -> str:
+    return ("" if tpath == "/" else tpath) + "/" + attr
+
+
+def _text_of(obj: Any, attr: str) -> str | None:
+    """``obj.attr.value`` for the small wrapper objects of the RM (ids, names)."""
+    if not isinstance(obj, RMObject):
+        return None
+    inner = obj.attrs.get(attr)
+    if isinstance(inner, RMObject):
+        value = inner.attrs.get("value")
+        return value if isinstance(value, str) else None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-template tables
+
+
+@dataclass(frozen=True, slots=True)
+class _NameRule:
+    """What a node's ``name`` constraint allows: texts (or a pattern), or codes for a coded name."""
+
+    texts: frozenset[str]
+    pattern: str | None = None
+    codes: frozenset[str] = frozenset()
+    terminology_id: str | None = None
+    coded: bool = False
+
+    def matches(self, name: Any) -> bool:
+        if not isinstance(name, RMObject):
+            return False
+        value = name.attrs.get("value")
+        if self.coded:
+            code = name.attrs.get("defining_code")
+            if isinstance(code, RMObject):
+                code_string = code.attrs.get("code_string")
+                if self.codes:
+                    return code_string in self.codes
+                term_id = _text_of(code, "terminology_id")
+                return self.terminology_id is None or term_id == self.terminology_id
+            # a plain text carrying the coded term's text is accepted as naming the node (common in practice)
+            return value in self.texts
+        if self.pattern is not None:
+            try:
+                return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+            except re.error:
+                return True
+        return value in self.texts
+
+    def describe(self) -> str:
+        if self.pattern is not None:
+            return f"a name matching /{self.pattern}/"
+        shown = sorted(self.texts) or sorted(self.codes)
+        if not shown:
+            return f"a name coded in {self.terminology_id}"
+        listed = ", ".join(f"'{t}'" for t in shown[:5]) + (", ..." if len(shown) > 5 else "")
+        return f"the name {listed}" if len(shown) == 1 else f"one of the names {listed}"
+
+
+@dataclass(slots=True)
+class _AttrTable:
+    """Matching facts of one constrained attribute."""
+
+    attr: CAttribute
+    #: node key (archetype id for roots, at-code otherwise) -> the children carrying it, in template order
+    by_key: dict[str, list[CObject]]
+    #: children without a node id (data value alternatives): matched by RM type
+    unkeyed: list[CObject]
+    slots: list[ArchetypeSlot]
+    #: the constraint of a primitive attribute (ACTIVITY.action_archetype_id)
+    prim: CPrimitiveObject | None
+    #: the attribute has no child constraints: its content is open (RM types only)
+    open: bool
+
+
+class _Tables:
+    """Everything the walker looks up about one template, computed on first use and kept."""
+
+    def __init__(self, template: OperationalTemplate) -> None:
+        self.template = template
+        self._attrs: dict[int, dict[str, _AttrTable]] = {}
+        self._names: dict[int, tuple[_NameRule, ...]] = {}
+        self._labels: dict[tuple[int, str], str] = {}
+        self._refs: dict[int, CObject | None] = {}
+        self._paths: dict[int, str] = {}
+        self._terms: dict[int, Terminology | None] = {}
+        self._facts: dict[int, tuple[dict[str, _AttrTable] | None, tuple[_NameRule, ...]]] = {}
+        self._entries: dict[tuple[int, str], tuple[str, Terminology | None, str]] = {}
+
+    # -- lookups on constraint nodes ---------------------------------------------------------------------------
+
+    def path(self, node: CObject) -> str:
+        hit = self._paths.get(id(node))
+        if hit is None:
+            info = self.template.info_of(node)
+            hit = info.path if info is not None else "/"
+            self._paths[id(node)] = hit
+        return hit
+
+    def terminology(self, node: CObject, default: Terminology | None) -> Terminology | None:
+        key = id(node)
+        if key not in self._terms:
+            info = self.template.info_of(node)
+            self._terms[key] = info.terminology if info is not None else None
+        return self._terms[key] or default
+
+    def label(self, node: CObject, lang: str) -> str:
+        """``Systolic (at0004)``: the node's term text in ``lang`` (template language as fallback) and its key."""
+        key = (id(node), lang)
+        hit = self._labels.get(key)
+        if hit is None:
+            info = self.template.info_of(node)
+            text = None
+            if info is not None:
+                # a node renamed by the template (same-id siblings told apart by name) goes by that name
+                term = node.terminology if isinstance(node, CArchetypeRoot) and node.terminology else info.terminology
+                text = (constrained_name(node, term, lang) or info.text(lang)
+                        or info.text(self.template.language))
+            ident = node.archetype_id if isinstance(node, CArchetypeRoot) and node.archetype_id else node.node_id
+            if text and ident:
+                hit = f"{text} ({ident})"
+            else:
+                hit = text or ident or node.rm_type_name
+            self._labels[key] = hit
+        return hit
+
+    def facts(self, node: CObject) -> tuple[dict[str, _AttrTable] | None, tuple[_NameRule, ...]]:
+        """(attribute tables or None when the node leaves its attributes open, name rules) of a matched node."""
+        hit = self._facts.get(id(node))
+        if hit is None:
+            table = None
+            rules: tuple[_NameRule, ...] = ()
+            if isinstance(node, CComplexObject):
+                if not node.any_allowed and node.attributes:
+                    table = self.attrs(node)
+                rules = self.name_rules(node)
+            hit = self._facts[id(node)] = (table, rules)
+        return hit
+
+    def entry(self, node: CObject, term: Terminology | None, lang: str) -> tuple[str, Terminology | None, str]:
+        """(template path, terminology in force, label) for descending into a matched node."""
+        key = (id(node), lang)
+        hit = self._entries.get(key)
+        if hit is None:
+            hit = self._entries[key] = (self.path(node), self.terminology(node, None), self.label(node, lang))
+        if hit[1] is None and term is not None:
+            return hit[0], term, hit[2]
+        return hit
+
+    def attrs(self, node: CComplexObject) -> dict[str, _AttrTable]:
+        hit = self._attrs.get(id(node))
+        if hit is None:
+            hit = {a.rm_attribute_name: self._attr_table(a) for a in node.attributes}
+            self._attrs[id(node)] = hit
+        return hit
+
+    def name_rules(self, node: CObject) -> tuple[_NameRule, ...]:
+        hit = self._names.get(id(node))
+        if hit is None:
+            hit = self._build_name_rules(node)
+            self._names[id(node)] = hit
+        return hit
+
+    def resolve(self, ref: ArchetypeInternalRef) -> CObject | None:
+        """The node a ``use_node`` reuses: its path is relative to the archetype root in force, else the template."""
+        key = id(ref)
+        if key not in self._refs:
+            target: CObject | None = None
+            info = self.template.info_of(ref)
+            root = self.template.archetype_root_of(info) if info is not None else None
+            if root is not None:
+                try:
+                    target = find_node(root, ref.target_path)
+                except ValueError:
+                    target = None
+            if target is None:
+                target = self.template.node(ref.target_path)
+            self._refs[key] = target
+        return self._refs[key]
+
+    # -- building ----------------------------------------------------------------------------------------------
+
+    def _attr_table(self, attr: CAttribute) -> _AttrTable:
+        by_key: dict[str, list[CObject]] = {}
+        unkeyed: list[CObject] = []
+        slots: list[ArchetypeSlot] = []
+        prim: CPrimitiveObject | None = None
+        for child in attr.children:
+            if isinstance(child, ArchetypeSlot):
+                slots.append(child)
+                continue
+            if isinstance(child, CPrimitiveObject):
+                prim = prim or child
+                continue
+            key = child.archetype_id if isinstance(child, CArchetypeRoot) and child.archetype_id else child.node_id
+            if key is None and isinstance(child, ArchetypeInternalRef):
+                target = self.resolve(child)
+                key = target.node_id if target is not None else None
+            if key:
+                by_key.setdefault(key, []).append(child)
+            else:
+                unkeyed.append(child)
+        return _AttrTable(attr, by_key, unkeyed, slots, prim, not attr.children)
+
+    def _build_name_rules(self, node: CObject) -> tuple[_NameRule, ...]:
+        if not isinstance(node, CComplexObject):
+            return ()
+        name_attr = node.attribute("name")
+        if name_attr is None or not name_attr.children:
+            return ()
+        term = node.terminology if isinstance(node, CArchetypeRoot) and node.terminology else None
+        term = term or self.terminology(node, None)
+        rules: list[_NameRule] = []
+        for alt in name_attr.children:
+            if not isinstance(alt, CComplexObject) or alt.any_allowed:
+                return ()  # one open alternative makes the name free
+            rule = self._name_rule(alt, term)
+            if rule is None:
+                return ()
+            rules.append(rule)
+        return tuple(rules)
+
+    @staticmethod
+    def _name_rule(alt: CComplexObject, term: Terminology | None) -> _NameRule | None:
+        coded_attr = alt.attribute("defining_code")
+        if coded_attr is not None and coded_attr.children:
+            cp = coded_attr.children[0]
+            if isinstance(cp, CCodePhrase):
+                texts: set[str] = set()
+                if cp.terminology_id == "local" and term is not None:
+                    for defs in term.term_definitions.values():
+                        for code in cp.code_list:
+                            item = defs.get(code)
+                            if item and item.get("text"):
+                                texts.add(item["text"])
+                if not cp.code_list and not cp.terminology_id:
+                    return None
+                return _NameRule(frozenset(texts), None, frozenset(cp.code_list), cp.terminology_id, True)
+            return None
+        value_attr = alt.attribute("value")
+        if value_attr is not None and value_attr.children:
+            prim = value_attr.children[0]
+            if isinstance(prim, CPrimitiveObject) and isinstance(prim.item, CString):
+                item = prim.item
+                if item.list_open:
+                    return None
+                if item.pattern is not None:
+                    return _NameRule(frozenset(), item.pattern)
+                if item.list:
+                    return _NameRule(frozenset(item.list))
+        return None
+
+
+# Tables per template, keyed by id(template); the entry keeps the template so a reused id is detected.
+_TABLE_CACHE: dict[int, _Tables] = {}
+_TABLE_CACHE_MAX = 64
+
+
+def _tables_for(template: OperationalTemplate) -> _Tables:
+    hit = _TABLE_CACHE.get(id(template))
+    if hit is None or hit.template is not template:
+        if len(_TABLE_CACHE) >= _TABLE_CACHE_MAX:
+            _TABLE_CACHE.clear()
+        hit = _TABLE_CACHE[id(template)] = _Tables(template)
+    return hit
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The walker
+
+
+def _occ_text(lower: int, upper: int | None) -> str:
+    return f"{lower}..{'*' if upper is None else upper}"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+class _Walker:
+    """One validation run: the template's tables, the reporter and the composition's language."""
+
+    __slots__ = ("t", "rep", "lang", "_rules", "_dv", "_prim", "_facts")
+
+    def __init__(self, tables: _Tables, rep: Reporter, lang: str) -> None:
+        self.t = tables
+        self._facts = tables._facts  # read directly on the hot path; filled through tables.facts()
+        self.rep = rep
+        self.lang = lang
+        # bound once: module globals are looked up on every call otherwise
+        self._rules: Callable[[RMObject, Where, Reporter], None] = _check_rm_rules
+        self._dv: Callable[[CObject | None, RMObject, Where, Reporter], None] = _check_data_value
+        self._prim: Callable[[Any, Any, Where, Reporter], None] = _check_primitive
+
+    def where(self, tpath: str, obj: RMObject, label: str | None, term: Terminology | None) -> Where:
+        return Where(tpath, obj.location or "/", label, term, self.lang, obj.line)
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        tpath: str,
+        ipath: str,
+        *,
+        label: str | None = None,
+        term: Terminology | None = None,
+        line: int | None = None,
+        expected: object = None,
+        found: object = None,
+    ) -> None:
+        self.rep.add(
+            code, message, Where(tpath, ipath or "/", label, term, self.lang, line), expected=expected, found=found
+        )
+
+    # -- objects -----------------------------------------------------------------------------------------------
+
+    def obj(
+        self, obj: RMObject, cons: CObject | None, tpath: str, term: Terminology | None, label: str | None
+    ) -> None:
+        """Check ``obj`` (matched to ``cons``; None: unconstrained) and everything below it."""
+        rm = obj.rm_type
+        attrs = obj.attrs
+        if obj.unknown:
+            ip = obj.location or "/"
+            for name in obj.unknown:
+                self.add("VAL011", f"{rm} has no attribute '{name}'; it is kept but not validated (not part of "
+                         "the reference model)", _join(tpath, name), _join(ip, name), label=label, term=term,
+                         line=obj.line)
+        if _has_rules(rm):
+            self._rules(obj, Where(tpath, obj.location or "/", label, term, self.lang, obj.line), self.rep)
+
+        table: dict[str, _AttrTable] | None = None
+        if cons is not None:
+            table, rules = self._facts.get(id(cons)) or self.t.facts(cons)
+            if rules:
+                self.check_name(obj, rules, tpath, term, label)
+
+        for name, value in attrs.items():
+            kind = type(value)
+            if kind is RMObject:
+                at = table.get(name) if table is not None else None
+                if at is None or at.open:
+                    self.unconstrained(rm, name, value, tpath, term, label)
+                elif name == "name":
+                    # the name constraint was checked above (VAL014); the value itself is checked unconstrained
+                    self.unconstrained(rm, name, value, tpath, term, label)
+                else:
+                    self.single(obj, name, value, at, tpath, term, label)
+            elif kind is list:
+                at = table.get(name) if table is not None else None
+                if at is None or at.open:
+                    for item in value:
+                        if type(item) is RMObject:
+                            self.unconstrained(rm, name, item, tpath, term, label)
+                else:
+                    self.multi(obj, name, value, at, tpath, term, label)
+            elif table is not None and value is not None:
+                at = table.get(name)
+                if at is not None and at.prim is not None and at.prim.item is not None:
+                    if name == "action_archetype_id" and _is_the_pattern(at.prim.item, value):
+                        continue
+                    self._prim(at.prim.item, value, Where(self.t.path(at.prim), _join(obj.location or "/", name),
+                                                          label, term, self.lang, obj.line), self.rep)
+
+        reported: set[str] | None = None
+        for name in _mandatory(rm):
+            if attrs.get(name) is None:
+                what = name.replace("_", " ")
+                self.add("VAL006", f"{rm} must have '{name}' ({what}); the reference model makes it mandatory",
+                         _join(tpath, name), obj.location or "/", label=label, term=term, line=obj.line,
+                         expected=name)
+                if reported is None:
+                    reported = set()
+                reported.add(name)
+        if table is not None:
+            for name, at in table.items():
+                if attrs.get(name) is None and (reported is None or name not in reported):
+                    self.absent(obj, at, tpath, term, label)
+
+    def check_name(
+        self, obj: RMObject, rules: tuple[_NameRule, ...], tpath: str, term: Terminology | None, label: str | None
+    ) -> None:
+        name = obj.attrs.get("name")
+        if not isinstance(name, RMObject):
+            return  # a missing name is VAL006
+        for rule in rules:
+            if rule.matches(name):
+                return
+        found = name.attrs.get("value")
+        self.add("VAL014", f"is named '{found}', but the template requires {rules[0].describe()}",
+                 _join(tpath, "name"), name.location, label=label, term=term, line=name.line,
+                 expected=rules[0].describe(), found=found)
+
+    def unconstrained(
+        self, parent_rm: str, name: str, value: RMObject, ptpath: str, term: Terminology | None, plabel: str | None
+    ) -> None:
+        """An attribute the template leaves open: only the RM type is checked, then the content as RM."""
+        rm = value.rm_type
+        kind = _open_kind(parent_rm, name, rm)
+        if kind == _PLAIN_DATA:
+            attrs = value.attrs
+            # fast path: a plain DV_TEXT with a non-blank value (every LOCATABLE's name) has nothing to report
+            if rm == "DV_TEXT" and len(attrs) == 1:
+                text = attrs.get("value")
+                if type(text) is str and text and not text.isspace():
+                    return
+            self._dv(None, value, Where(_join(ptpath, name), value.location, plabel, term, self.lang, value.line),
+                     self.rep)
+            return
+        if kind == _OBJECT:
+            label = value.name_value if "archetype_node_id" in value.attrs else None
+            self.obj(value, None, _join(ptpath, name), term, label)
+            return
+        declared = _declared(parent_rm, name)
+        self.add("VAL007", f"'{name}' of {parent_rm} must be a {declared}, found {rm}",
+                 _join(ptpath, name), value.location, label=plabel, term=term, line=value.line,
+                 expected=declared, found=rm)
+
+    def single(
+        self,
+        parent: RMObject,
+        name: str,
+        value: RMObject,
+        at: _AttrTable,
+        ptpath: str,
+        term: Terminology | None,
+        plabel: str | None,
+    ) -> None:
+        """A single-valued attribute the template constrains: pick the alternative, then check against it."""
+        if _is_data_value(value.rm_type):
+            cons = self.match_data_value(value, at, ptpath, term, plabel)
+            if cons is not None:
+                self._dv(cons, value, Where(self.t.path(cons), value.location, plabel, term, self.lang, value.line),
+                         self.rep)
+            return
+        matched = self.match(value, at, ptpath, term, plabel, None)
+        if matched is None:
+            return
+        cons, target, slot_fill, _counted = matched
+        before = len(self.rep.issues)
+        self.descend(value, cons, target, slot_fill, ptpath, name, term)
+        if name == "data" and (parent.rm_type == "OBSERVATION" or _conforms(parent.rm_type, "EVENT")):
+            self.check_empty_data(parent, value, before, ptpath, term, plabel)
+
+    def multi(
+        self,
+        parent: RMObject,
+        name: str,
+        items: list[Any],
+        at: _AttrTable,
+        ptpath: str,
+        term: Terminology | None,
+        plabel: str | None,
+    ) -> None:
+        """A container attribute the template constrains: match each item, then occurrences and cardinality."""
+        found: dict[int, list[RMObject]] = {}
+        for item in items:
+            if not isinstance(item, RMObject):
+                continue
+            if _is_data_value(item.rm_type):  # a list of data values (rare: e.g. other_reference_ranges)
+                cons = self.match_data_value(item, at, ptpath, term, plabel)
+                if cons is not None:
+                    found.setdefault(id(cons), []).append(item)
+                    self._dv(cons, item, Where(self.t.path(cons), item.location, plabel, term, self.lang, item.line),
+                             self.rep)
+                continue
+            matched = self.match(item, at, ptpath, term, plabel, found)
+            if matched is None:
+                continue
+            cons, target, slot_fill, counted = matched
+            if counted:
+                found.setdefault(id(cons), []).append(item)
+            self.descend(item, cons, target, slot_fill, ptpath, name, term)
+        self.check_occurrences(parent, name, items, at, found, ptpath, term)
+
+    def descend(
+        self,
+        item: RMObject,
+        cons: CObject,
+        target: CObject | None,
+        slot_fill: bool,
+        ptpath: str,
+        name: str,
+        term: Terminology | None,
+    ) -> None:
+        """Continue below a matched item: against its constraint, the internal ref's target, or as plain RM."""
+        if slot_fill or target is None:
+            label = item.name_value
+            self.obj(item, None, self.t.path(cons), term, label)
+            return
+        if isinstance(target, CArchetypeRoot):
+            self.check_root_details(item, target)
+        path, node_term, label = self.t.entry(target, term, self.lang)
+        self.obj(item, target, path, node_term, label)
+
+    # -- matching ------------------------------------------------------------------------------------------------
+
+    def match_data_value(
+        self, value: RMObject, at: _AttrTable, ptpath: str, term: Terminology | None, plabel: str | None
+    ) -> CObject | None:
+        """The data value alternative ``value`` conforms to (exact type first), or None after a VAL007/VAL013."""
+        rm = value.rm_type
+        alts = at.attr.children
+        best: CObject | None = None
+        for alt in alts:
+            if isinstance(alt, (ArchetypeSlot, CPrimitiveObject)):
+                continue
+            alt_type = alt.rm_type_name
+            if _base(alt_type) == _base(rm):
+                return alt
+            if best is None and _conforms(rm, alt_type):
+                best = alt
+        if best is not None:
+            return best
+        allowed = [a.rm_type_name for a in alts if not isinstance(a, (ArchetypeSlot, CPrimitiveObject))]
+        tpath = self.t.path(alts[0]) if alts else _join(ptpath, at.attr.rm_attribute_name)
+        if not allowed:
+            return None
+        if _base(rm) == "DV_TEXT" and "DV_CODED_TEXT" in {_base(a) for a in allowed}:
+            self.add("VAL013", "is plain text (DV_TEXT), but the template requires a coded text (DV_CODED_TEXT)",
+                     tpath, value.location, label=plabel, term=term, line=value.line,
+                     expected="DV_CODED_TEXT", found=rm)
+        else:
+            shown = " or ".join(dict.fromkeys(allowed))
+            self.add("VAL007", f"has a {rm} value, but the template allows {shown}", tpath, value.location,
+                     label=plabel, term=term, line=value.line, expected=shown, found=rm)
+        return None
+
+    def match(
+        self,
+        item: RMObject,
+        at: _AttrTable,
+        ptpath: str,
+        term: Terminology | None,
+        plabel: str | None,
+        found: dict[int, list[RMObject]] | None,
+    ) -> tuple[CObject, CObject | None, bool, bool] | None:
+        """The constraint child ``item`` is an occurrence of: (child, node to check against, filled-slot flag,
+        counts as an occurrence).
+
+        None when it is none of them (VAL001/VAL008 reported). The node to check against is None when the RM
+        type is wrong (VAL007: the occurrence counts, the content is not checked against the wrong node).
+        """
+        key = item.archetype_node_id
+        if key is None:
+            # not a LOCATABLE (EVENT_CONTEXT, FEEDER_AUDIT, ISM_TRANSITION...): the template's node ids only
+            # name its constraints, so the RM type decides (ISM transitions: the careflow step)
+            cands = self.match_unlocatable(item, at)
+            if not cands:
+                return self.no_match(item, key, at, ptpath, term, plabel)
+        else:
+            cands = at.by_key.get(key)
+            if not cands:
+                cands = [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)] if at.unkeyed else None
+            if not cands:
+                return self.no_match(item, key, at, ptpath, term, plabel)
+
+        typed = [c for c in cands if _conforms(item.rm_type, c.rm_type_name)]
+        if not typed:
+            cons = cands[0]
+            allowed = " or ".join(dict.fromkeys(c.rm_type_name for c in cands))
+            self.add("VAL007", f"is a {item.rm_type}, but the template defines {allowed} here",
+                     self.t.path(cons), item.location, label=self.t.label(cons, self.lang), term=term,
+                     line=item.line, expected=allowed, found=item.rm_type)
+            return cons, None, False, True
+        counted = True
+        if len(typed) > 1:
+            typed, counted = self.pick_by_name(item, typed)
+            if len(typed) > 1 and found is not None:
+                # the same node id and name fits several: fill them in template order
+                for c in typed:
+                    occ = c.occurrences
+                    if occ is None or occ.upper is None or len(found.get(id(c), ())) < occ.upper:
+                        typed = [c]
+                        break
+        cons = typed[0]
+        target: CObject | None = cons
+        if isinstance(cons, ArchetypeInternalRef):
+            target = self.t.resolve(cons)
+        return cons, target, False, counted
+
+    def match_unlocatable(self, item: RMObject, at: _AttrTable) -> list[CObject]:
+        """Constraint children an object without archetype_node_id may be: by RM type; ISM_TRANSITION by step."""
+        typed = [c for cs in at.by_key.values() for c in cs if _conforms(item.rm_type, c.rm_type_name)]
+        typed += [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)]
+        if len(typed) <= 1 or item.rm_type != "ISM_TRANSITION":
+            return typed
+        step = item.attrs.get("careflow_step")
+        code = _code_of(step)
+        if code is not None:
+            return [c for c in typed if c.node_id == code]
+        # no careflow step given: the transitions whose current_state constraint allows the state
+        state = _code_of(item.attrs.get("current_state"))
+        fitting = [c for c in typed if state in _state_codes(c)]
+        return fitting or typed
+
+    def pick_by_name(self, item: RMObject, cands: list[CObject]) -> tuple[list[CObject], bool]:
+        """Same-id siblings told apart by their name constraints; unnamed siblings take any name.
+
+        The flag is False when no sibling's name fits: the item is checked against the first (VAL014) but does not
+        count as an occurrence of any of them (which one it was meant to be cannot be told).
+        """
+        name = item.attrs.get("name")
+        named: list[CObject] = []
+        open_: list[CObject] = []
+        for c in cands:
+            rules = self.t.name_rules(c)
+            if not rules:
+                open_.append(c)
+            elif any(r.matches(name) for r in rules):
+                named.append(c)
+        if named or open_:
+            return named or open_, True
+        return cands, False
+
+    def no_match(
+        self,
+        item: RMObject,
+        key: str | None,
+        at: _AttrTable,
+        ptpath: str,
+        term: Terminology | None,
+        plabel: str | None,
+    ) -> tuple[CObject, CObject | None, bool, bool] | None:
+        attr_name = at.attr.rm_attribute_name
+        tpath = _join(ptpath, attr_name)
+        shown = f"'{item.name_value}' ({key})" if item.name_value else (key or item.rm_type)
+        if key and _looks_like_archetype_id(key) and at.slots:
+            for slot in at.slots:
+                if _conforms(item.rm_type, slot.rm_type_name) and slot.allows(key):
+                    self.add("VAL015", f"{shown} fills the slot {self.t.label(slot, self.lang)}, but the template "
+                             "does not describe this archetype; its content is checked against the reference "
+                             "model only", self.t.path(slot), item.location, label=plabel, term=term,
+                             line=item.line, found=key)
+                    return slot, None, True, True
+            slot = at.slots[0]
+            self.add("VAL008", f"{shown} is not allowed in the slot {self.t.label(slot, self.lang)}: the archetype "
+                     "does not match its include/exclude patterns", self.t.path(slot), item.location,
+                     label=plabel, term=term, line=item.line,
+                     expected=_slot_patterns(at.slots), found=key)
+            return None
+        allowed = [self.t.label(c, self.lang) for cs in at.by_key.values() for c in cs[:1]]
+        allowed += [self.t.label(s, self.lang) for s in at.slots]
+        listed = ", ".join(allowed[:6]) + (", ..." if len(allowed) > 6 else "")
+        self.add("VAL001", f"{shown} is not defined by the template here" + (f"; allowed: {listed}" if listed else ""),
+                 tpath, item.location, label=plabel, term=term, line=item.line, found=key or item.rm_type)
+        return None
+
+    def check_root_details(self, item: RMObject, root: CArchetypeRoot) -> None:
+        """A nested archetype root's own archetype_details must name the archetype the template uses there."""
+        details = item.attrs.get("archetype_details")
+        declared = _text_of(details, "archetype_id")
+        if declared is not None and root.archetype_id and declared != root.archetype_id:
+            # archetype_node_id (which matched) governs; the disagreeing details are a data quality warning
+            self.add("VAL019", f"archetype_details names the archetype {declared}, but the node is "
+                     f"{root.archetype_id} (its archetype_node_id, which the template uses here)", self.t.path(root), _join(item.location or "/", "archetype_details"),
+                     label=self.t.label(root, self.lang), line=item.line,
+                     expected=root.archetype_id, found=declared)
+
+    # -- counting ------------------------------------------------------------------------------------------------
+
+    def check_occurrences(
+        self,
+        parent: RMObject,
+        name: str,
+        items: list[Any],
+        at: _AttrTable,
+        found: dict[int, list[RMObject]],
+        ptpath: str,
+        term: Terminology | None,
+    ) -> None:
+        ip = parent.location or "/"
+        missing = False
+        for c in at.attr.children:
+            occ = c.occurrences
+            if occ is None or isinstance(c, CPrimitiveObject):
+                continue
+            got = found.get(id(c))
+            n = len(got) if got else 0
+            if occ.lower and n < occ.lower:
+                missing = True
+                self.missing(c, occ.lower, occ.upper, n, ip, parent.line, term)
+            elif occ.upper is not None and got and n > occ.upper:
+                extra = got[occ.upper]
+                lab = self.t.label(c, self.lang)
+                msg = (f"{lab} is not allowed here (the template excludes it)" if occ.upper == 0 else
+                       f"{lab} occurs {_times(n)}; the template allows at most {occ.upper}")
+                self.add("VAL003", msg, self.t.path(c), extra.location, label=lab, term=term, line=extra.line,
+                         expected=_occ_text(occ.lower or 0, occ.upper), found=n)
+        n = len(items)
+        card = at.attr.cardinality
+        lower = card.interval.lower if card is not None and card.interval.lower else 0
+        upper = card.interval.upper if card is not None else None
+        if lower < 1 and _non_empty(parent.rm_type, name):
+            lower = 1
+        if upper is not None and n > upper:
+            self.add("VAL004", f"'{name}' has {n} items; at most {upper} {'is' if upper == 1 else 'are'} allowed", _join(ptpath, name),
+                     _join(ip, name), term=term, line=parent.line, expected=_occ_text(lower, upper), found=n)
+        elif n < lower and not missing:
+            self.add("VAL004", f"'{name}' has {n} item{'s' if n != 1 else ''}; at least {lower} "
+                     f"{'is' if lower == 1 else 'are'} required", _join(ptpath, name), _join(ip, name),
+                     term=term, line=parent.line, expected=_occ_text(lower, upper), found=n)
+
+    def missing(
+        self, c: CObject, lower: int, upper: int | None, n: int, ip: str, line: int | None, term: Terminology | None
+    ) -> None:
+        lab = self.t.label(c, self.lang)
+        msg = (f"{lab} is missing; the template requires it" if n == 0 and lower == 1 else
+               f"{lab} occurs {_times(n) if n else 'nowhere'}; the template requires at least {lower}")
+        self.add("VAL002", msg, self.t.path(c), ip, label=lab, term=term, line=line,
+                 expected=_occ_text(lower, upper), found=n)
+
+    def absent(
+        self, obj: RMObject, at: _AttrTable, tpath: str, term: Terminology | None, label: str | None
+    ) -> None:
+        """A constrained attribute the instance does not have: template existence, then required children."""
+        attr = at.attr
+        name = attr.rm_attribute_name
+        rm_attr = schema.attribute(obj.rm_type, name)
+        if rm_attr is not None and rm_attr.is_computed:
+            return  # a function of the RM (is_integral...): templates may constrain it, it is never serialised
+        ip = obj.location or "/"
+        ex = attr.existence
+        if ex is not None and ex.lower and ex.lower >= 1:
+            self.add("VAL005", f"'{name}' is missing; the template makes it mandatory", _join(tpath, name), ip,
+                     label=label, term=term, line=obj.line, expected=name)
+            return
+        if not (attr.is_multiple or attr.cardinality is not None):
+            return  # a single-valued attribute is governed by its existence alone (ELEMENT.value with null_flavour)
+        for c in attr.children:
+            occ = c.occurrences
+            if occ is not None and occ.lower and not isinstance(c, CPrimitiveObject):
+                self.missing(c, occ.lower, occ.upper, 0, ip, obj.line, term)
+
+    def check_empty_data(
+        self, parent: RMObject, data: RMObject, before: int, ptpath: str, term: Terminology | None,
+        plabel: str | None,
+    ) -> None:
+        """VAL010: an OBSERVATION whose history has no event, an EVENT whose structure has no item.
+
+        Not reported when the walk below already named a missing node (VAL002/VAL004 say it more precisely).
+        """
+        if data.rm_type == "HISTORY" or _conforms(data.rm_type, "HISTORY"):
+            empty = not data.attrs.get("events")
+            what = "its history has no event"
+        else:
+            empty = not (data.attrs.get("items") or data.attrs.get("rows") or data.attrs.get("item"))
+            what = "its data has no items"
+        if not empty:
+            return
+        for issue in self.rep.issues[before:]:
+            if issue.code in ("VAL002", "VAL004", "VAL005", "VAL006"):
+                return
+        self.add("VAL010", f"the {parent.rm_type} is empty: {what}", _join(ptpath, "data"), data.location,
+                 label=plabel, term=term, line=data.line)
+
+
+def _is_the_pattern(item: Any, value: Any) -> bool:
+    """ACTIVITY.action_archetype_id is itself a regular expression (RM: the ids of the ACTIONs that may carry out
+    the activity), and tools copy the template's pattern into it: that value is the intended one."""
+    pattern = getattr(item, "pattern", None)
+    return isinstance(value, str) and pattern is not None and value.strip("/") == pattern.strip("/")
+
+
+def _code_of(coded: Any) -> str | None:
+    """``defining_code/code_string`` of a DV_CODED_TEXT instance."""
+    if isinstance(coded, RMObject):
+        code = coded.attrs.get("defining_code")
+        if isinstance(code, RMObject):
+            value = code.attrs.get("code_string")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _state_codes(node: CObject) -> frozenset[str]:
+    """The current_state codes an ISM_TRANSITION constraint allows (empty when unconstrained)."""
+    if not isinstance(node, CComplexObject):
+        return frozenset()
+    attr = node.attribute("current_state")
+    codes: set[str] = set()
+    for alt in attr.children if attr is not None else ():
+        if isinstance(alt, CComplexObject):
+            dc = alt.attribute("defining_code")
+            for cp in dc.children if dc is not None else ():
+                if isinstance(cp, CCodePhrase):
+                    codes.update(cp.code_list)
+    return frozenset(codes)
+
+
+def _slot_patterns(slots: list[ArchetypeSlot]) -> str:
+    parts = []
+    for s in slots:
+        inc = [a.pattern for a in s.includes if a.pattern]
+        exc = [a.pattern for a in s.excludes if a.pattern]
+        if inc:
+            parts.append("include " + " | ".join(inc))
+        if exc:
+            parts.append("exclude " + " | ".join(exc))
+    return "; ".join(parts) or "(no patterns)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Entry points
+
+
+def composition_template_id(comp: RMObject) -> str | None:
+    """``archetype_details/template_id/value`` of a composition, or None."""
+    return _text_of(comp.attrs.get("archetype_details"), "template_id")
+
+
+def _language(comp: RMObject, default: str) -> str:
+    lang = comp.attrs.get("language")
+    if isinstance(lang, RMObject):
+        code = lang.attrs.get("code_string")
+        if isinstance(code, str) and code:
+            return code
+    return default
+
+
+def validate_composition(
+    comp: RMObject, template: OperationalTemplate, *, file: str | None = None
+) -> list[Issue]:
+    """Every issue of ``comp`` against ``template`` (structure, data values, RM rules), in walk order."""
+    rep = Reporter(file)
+    tables = _tables_for(template)
+    root = template.definition
+    lang = _language(comp, template.language)
+    walker = _Walker(tables, rep, lang)
+    ip = comp.location or "/"
+    root_label = tables.label(root, lang)
+
+    if not _conforms(comp.rm_type, root.rm_type_name):
+        walker.add("VAL007", f"the document is a {comp.rm_type}, but the template describes a {root.rm_type_name}",
+                   "/", ip, line=comp.line, expected=root.rm_type_name, found=comp.rm_type)
+        return rep.issues
+
+    template_id = composition_template_id(comp)
+    if template_id is None:
+        walker.add("VAL017", "the composition does not state its template id; it is validated against "
+                   f"'{template.template_id}'", "/", _join(ip, "archetype_details"), line=comp.line,
+                   expected=template.template_id)
+    elif template_id != template.template_id:
+        walker.add("VAL012", f"the composition was made with template '{template_id}', but it is validated "
+                   f"against '{template.template_id}'", "/", _join(ip, "archetype_details/template_id"),
+                   line=comp.line, expected=template.template_id, found=template_id)
+
+    node_id = comp.archetype_node_id
+    if node_id != root.archetype_id:
+        # a different archetype at the root: every node below would be reported, which helps nobody
+        walker.add("VAL009", f"the composition's archetype is {node_id or '(none)'}, but the template is built on "
+                   f"{root.archetype_id}", "/", _join(ip, "archetype_node_id"), label=root_label, line=comp.line,
+                   expected=root.archetype_id, found=node_id)
+        return rep.issues
+    walker.check_root_details(comp, root)
+    walker.obj(comp, root, "/", root.terminology, root_label)
+    return rep.issues
+
+
+@dataclass
+class ValidationResult:
+    """The outcome for one composition file."""
+
+    path: str
+    template_id: str | None
+    valid: bool
+    issues: list[Issue] = field(default_factory=list)
+    #: the file could not be read as a canonical composition (the issue says why); not validated
+    unreadable: bool = False
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    def to_dict(self) -> dict[str, Any]:
+        issues = []
+        for i in self.issues:
+            d = i.to_dict()
+            d.setdefault("template_path", None)
+            d.setdefault("instance_path", None)
+            issues.append(d)
+        return {
+            "path": self.path,
+            "template_id": self.template_id,
+            "valid": self.valid,
+            "unreadable": self.unreadable,
+            "issues": issues,
+        }
+
+
+def validate_file(
+    path: str | os.PathLike[str],
+    template: OperationalTemplate | None = None,
+    templates: Mapping[str, OperationalTemplate] | None = None,
+) -> ValidationResult:
+    """Read a composition (canonical JSON or XML, detected) and validate it.
+
+    With ``templates`` (template id -> template) the composition's own template id picks the template, and
+    ``template`` is the fallback; an unreadable file gives a result flagged ``unreadable`` with the located issue.
+    """
+    from openehr_kit.rm.reading import read_composition
+
+    source = str(path)
+    try:
+        comp = read_composition(path)
+    except ParseError as exc:
+        issue = exc.to_issue()
+        issue.file = issue.file or source
+        return ValidationResult(source, None, False, [issue], unreadable=True)
+    except (RecursionError, MemoryError):
+        issue = Issue("RMR001", "the composition is nested too deeply or too large to read", file=source)
+        return ValidationResult(source, None, False, [issue], unreadable=True)
+
+    declared = composition_template_id(comp)
+    chosen = templates.get(declared) if templates and declared else None
+    if chosen is None:
+        chosen = template
+    if chosen is None:
+        known = ", ".join(sorted(templates)[:5]) if templates else ""
+        msg = (f"no template '{declared}' among the templates given" if declared else
+               "the composition does not state its template id and no template was given")
+        if known:
+            msg += f" (available: {known}{', ...' if templates and len(templates) > 5 else ''})"
+        issue = Issue("VAL016", msg, file=source, expected=declared)
+        return ValidationResult(source, declared, False, [issue])
+    try:
+        issues = validate_composition(comp, chosen, file=source)
+    except RecursionError:
+        issues = [Issue("VAL018", "the composition is nested too deeply to validate", file=source)]
+    except Exception as exc:  # noqa: BLE001 - a validator bug must not end the batch with a traceback
+        issues = [Issue("VAL018", f"internal error while validating ({type(exc).__name__}: {exc})", file=source)]
+    valid = not any(i.severity is Severity.ERROR for i in issues)
+    return ValidationResult(source, chosen.template_id, valid, issues)
