@@ -817,6 +817,7 @@ def build_template(root: etree._Element, *, source: str | None = None) -> Operat
         annotations=annotations,
         component_terminologies=components,
         constraint_definitions=constraint_defs,
+        view=view,
         source=source,
         node_lines=b.lines,
     )
