@@ -459,6 +459,13 @@ def candidate_count(template: OperationalTemplate, comp: RMObject, trace: Trace,
     return len(_FINDERS[kind](_context(template, comp, trace)))
 
 
+def available_kinds(template: OperationalTemplate, comp: RMObject, trace: Trace) -> dict[str, int]:
+    """Kind -> number of places it could break, for the kinds this composition offers any place for."""
+    ctx = _context(template, comp, trace)  # finders only look; one copy serves them all
+    counts = {kind: len(_FINDERS[kind](ctx)) for kind in KINDS}
+    return {k: n for k, n in counts.items() if n}
+
+
 def mutate(
     template: OperationalTemplate,
     comp: RMObject,
@@ -487,4 +494,4 @@ def all_mutations(template: OperationalTemplate, comp: RMObject, trace: Trace) -
     return out
 
 
-__all__ = ["EXPECTED_CODES", "KINDS", "Mutation", "all_mutations", "candidate_count", "mutate"]
+__all__ = ["EXPECTED_CODES", "KINDS", "Mutation", "all_mutations", "available_kinds", "candidate_count", "mutate"]

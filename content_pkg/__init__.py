@@ -1,0 +1,1 @@
+"""Data package carrying the bundled content folders in an installed wheel."""
