@@ -10,6 +10,8 @@ Codes are a family prefix and three digits (``ADL101``). A family groups codes b
 * ``XML`` XML well-formedness and safety
 * ``RMR`` reading RM instances (compositions in canonical JSON and XML)
 * ``TPL`` template compilation (Ocean ``.oet`` sources and archetypes to OPT)
+* ``MAP`` registry mappings (the mapping file, its check against a template and format, applying it)
+* ``EXP`` registry exports (format definitions, message checks, writing messages)
 
 Other layers (validation, mapping, lint) add their families here too, never elsewhere.
 """
@@ -49,6 +51,8 @@ FAMILIES: dict[str, str] = {
     "VAL": "composition validation (VAL0xx structure, VAL1xx data values, VAL2xx reference model rules)",
     "TPL": "template compilation (.oet sources and archetypes to OPT)",
     "FLT": "FLAT (simSDT) and STRUCTURED compositions keyed by web template ids",
+    "MAP": "registry mappings (MAP0xx the mapping file and its check, MAP1xx applying a mapping)",
+    "EXP": "registry exports (format definitions, message checks, writing messages)",
 }
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -77,6 +81,9 @@ REGISTRY: dict[str, CodeInfo] = {
         CodeInfo("ARC003", _E, "An ac-code used in the definition has no constraint definition in the original language."),
         CodeInfo("ARC004", _W, "An at-code used in the definition has no term definition in a translation language."),
         CodeInfo("ARC005", _W, "Two sibling nodes in the definition carry the same node id."),
+        CodeInfo("ARC006", _E, "The definition names a type that is not in the reference model."),
+        CodeInfo("ARC007", _E, "The definition constrains an attribute the reference model type does not have."),
+        CodeInfo("ARC008", _E, "A child's RM type does not conform to the type its attribute holds."),
         # OPT
         CodeInfo("OPT001", _E, "The file is not an OPT 1.4 operational template (wrong root element or namespace)."),
         CodeInfo("OPT002", _E, "A mandatory element of the template is missing."),
@@ -181,6 +188,42 @@ REGISTRY: dict[str, CodeInfo] = {
         CodeInfo("TPL009", _E, "An embedded template is not found beside the template, or embeds itself."),
         CodeInfo("TPL010", _E, "The template source is malformed (not an OET, or a missing or malformed part)."),
         CodeInfo("TPL011", _I, "A template construct the compiler does not apply (e.g. a parsable constraint)."),
+        # registry mappings: the file and its check against template and export format
+        CodeInfo("MAP001", _E, "The mapping file is not valid YAML."),
+        CodeInfo("MAP002", _E, "The mapping does not conform to the mapping language schema."),
+        CodeInfo("MAP003", _E, "A source path does not exist in the template."),
+        CodeInfo("MAP004", _E, "The source's data type does not fit the transform (e.g. codes on a quantity)."),
+        CodeInfo("MAP005", _E, "A code the template allows at a mapped coded node is neither mapped nor ignored."),
+        CodeInfo("MAP006", _W, "A mapped or ignored code is not one the template allows at that node."),
+        CodeInfo("MAP007", _E, "A field the export format requires has no source, constant or default."),
+        CodeInfo("MAP008", _E, "The target field is not in the export format, or the export fills it itself."),
+        CodeInfo("MAP009", _E, "A value the mapping produces is not in the export format's code list for the field."),
+        CodeInfo("MAP010", _E, "The same target field is mapped more than once."),
+        CodeInfo("MAP011", _E, "The mapping is written for another template than the one given."),
+        CodeInfo("MAP012", _E, "The export format (or its version) named by the mapping is not known."),
+        CodeInfo("MAP013", _E, "A unit conversion is not possible for a unit the template allows."),
+        CodeInfo("MAP014", _E, "A derived value names an unknown function or gives it the wrong arguments."),
+        CodeInfo("MAP015", _E, "The transform's output kind does not fit the target field's type."),
+        CodeInfo("MAP016", _E, "A relative source path is used without a for_each context, or for_each is malformed."),
+        CodeInfo("MAP017", _W, "A source node can occur more than once but the target field takes one value."),
+        # applying a mapping to a composition
+        CodeInfo("MAP101", _E, "A value in the composition cannot be mapped (unmapped code, partial date, unknown unit)."),
+        CodeInfo("MAP102", _E, "A derived value cannot be computed from the composition's values."),
+        CodeInfo("MAP103", _E, "A source selects several values for a single-valued target field."),
+        CodeInfo("MAP104", _E, "The composition is not made with the mapping's template."),
+        # registry exports
+        CodeInfo("EXP001", _E, "A message value does not fit its field (type, code list, pattern, length or range)."),
+        CodeInfo("EXP002", _E, "A field the registry requires has no value in the message."),
+        CodeInfo("EXP003", _E, "A field has a value although the registry's rules hide it (its condition does not hold)."),
+        CodeInfo("EXP004", _E, "The patient's national identity number is missing or not a valid fødselsnummer/D-number."),
+        CodeInfo("EXP005", _E, "The composition is not valid against its template, so it is not exported."),
+        CodeInfo("EXP006", _E, "The composition cannot be read."),
+        CodeInfo("EXP007", _E, "The message cannot be written to the output directory."),
+        CodeInfo("EXP008", _E, "The export format definition is invalid."),
+        CodeInfo("EXP009", _E, "The national id map (CSV) is malformed or has no row for the composition."),
+        CodeInfo("EXP010", _E, "No template is available for the mapping's template id."),
+        CodeInfo("EXP011", _E, "The message kind is not supported by the format (e.g. annulment)."),
+        CodeInfo("EXP012", _E, "The serialised message fails the format's schema (an internal error; please report it)."),
         # reading compositions (canonical JSON / XML)
         CodeInfo("RMR001", _E, "The composition is not well-formed JSON."),
         CodeInfo("RMR002", _E, "Unknown reference model type in _type or xsi:type."),

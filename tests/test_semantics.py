@@ -130,3 +130,15 @@ def test_constraint_code_without_definition() -> None:
 def test_duplicate_sibling_node_ids() -> None:
     text = build(edit=("ELEMENT[at0007]", "ELEMENT[at0004]"))
     assert "ARC005" in [c for c, _ in codes_of(text)]
+
+
+def test_attribute_unknown_to_the_rm() -> None:
+    text = build(edit=("\t\tdata matches {\n\t\t\tHISTORY", "\t\tfindings matches {\n\t\t\tHISTORY"))
+    # the use_node target /data[at0001]/... is gone with the renamed attribute, hence ARC002 as well
+    assert sorted(c for c, _ in codes_of(text)) == ["ARC002", "ARC007"]
+
+
+def test_unknown_rm_type_and_misplaced_child() -> None:
+    assert "ARC006" in [c for c, _ in codes_of(build(edit=("HISTORY[at0001]", "HYSTORY[at0001]")))]
+    found = codes_of(build(edit=("ITEM_TREE[at0003]", "ELEMENT[at0003]")))
+    assert ("ARC008", "/data[at0001]/events[at0002]/data") in found

@@ -6,6 +6,7 @@ import pytest
 
 from openehr_kit import terminology as t
 from openehr_kit.terminology import _openehr_data as data
+from openehr_kit.terminology import openehr as oe
 
 
 @pytest.mark.parametrize(
@@ -195,3 +196,25 @@ def test_common_media_types_are_valid_media_types() -> None:
     for name in iso.common_media_types():
         assert t.is_media_type(name), name
     assert t.is_common_media_type("IMAGE/PNG") and not t.is_common_media_type("image/x-unknown")
+
+
+def test_all_rubrics_every_language() -> None:
+    assert oe.all_rubrics("433") == {"event", "evento"}
+    assert oe.all_rubrics("532", "instruction_states") >= {"completed", "concluído"}
+    assert "complete" not in oe.all_rubrics("532", "instruction_states")  # the version lifecycle state's rubric
+    assert oe.all_rubrics("99999") == frozenset()
+
+
+def test_lookups_are_cached() -> None:
+    # asked for every coded value of every composition: the second call is a cache hit, not a new computation
+    for fn in (oe.rubric, oe.codes_in_group, oe.describe_group, oe.describe, oe._key, oe._languages):
+        assert hasattr(fn, "cache_info"), fn
+    before = oe.rubric.cache_info().hits
+    oe.rubric("433", "de")
+    oe.rubric("433", "de")
+    assert oe.rubric.cache_info().hits >= before + 1
+    before = oe.describe_group.cache_info().hits
+    oe.describe_group("setting", limit=8)
+    oe.describe_group("setting", limit=8)
+    assert oe.describe_group.cache_info().hits >= before + 1
+    assert oe.codes_in_group("composition_category") is oe.codes_in_group("composition_category")

@@ -65,3 +65,14 @@ def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
     atomic_write_text(target, "second")
     assert target.read_text() == "second"
     assert [p.name for p in target.parent.iterdir()] == ["x.json"]
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "y.txt", "x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "y.txt").stat().st_mode & 0o777 == 0o644

@@ -1,13 +1,15 @@
 """Agreement with ``shared/corpus/pairs.tsv``: the verdict of every canonical row whose OPT is present, pinned.
 
 * rows expected ``valid`` give no error, except the ones in ``ARGUED_VALID`` (the composition breaks its template
-  by the openEHR specifications; EHRbase accepts it because it does not check that rule; each says why) and the
-  ones in ``PENDING_VALID`` (a known bug in a checker another module owns; xfail until fixed);
+  by the openEHR specifications; EHRbase accepts it because it does not check that rule; each says why);
 * rows expected ``invalid`` give at least the pinned error code(s), which say what the row's defect is; the one
   row that needs a terminology server's value set is argued instead (pinned with no code);
 * rows expected ``unknown`` are accepted or rejected exactly as pinned; every rejection carries its reason, read
   from the issue list and checked against the file (the structure rejections by reading the composition and the
   template node by node; data-value rejections by their constraint).
+
+``FIXED_VALID`` lists expected-valid rows that a checker bug once rejected: they are plain expected-valid rows
+now, named so that a regression says which bug came back.
 
 FLAT and STRUCTURED rows are counted as "not yet" (a later issue). ``python bench/report_pairs.py`` prints the
 report; ``--table`` prints the current verdicts in the form of ``VERDICTS`` for review after a checker changes.
@@ -52,7 +54,7 @@ VERDICTS: dict[str, tuple[tuple[str, ...], str]] = {
         ("VAL108", "VAL206", "VAL210"),
         "the planted defect: participation function coded 216 (a participation *mode* code) - VAL210, with mode text "
         "'WRONG VALUE' (VAL108); the DV_URI element also has neither value nor null_flavour (VAL206)"),
-    # --- expected valid, not clean: ARGUED_VALID / PENDING_VALID below say why ----------------------------------
+    # --- expected valid, not clean: ARGUED_VALID below says why ------------------------------------------------
     "ehrbase-integration-tests/minimal_instruction.en.v1/canonical_json/minimal_instruction_2.json": (
         ("VAL115",), "P65Y5M12D where the archetype's C_DURATION pattern is PTM (minutes only)"),
     "ehrbase-integration-tests/minimal_instruction.en.v1/canonical_json/minimal_instruction_3.json": (
@@ -67,10 +69,6 @@ VERDICTS: dict[str, tuple[tuple[str, ...], str]] = {
         ("VAL007", "VAL108", "VAL113"), "as all_types_systematic_tests.json (same content plus feeder audits)"),
     "ehrbase-openEHR_SDK/test_all_types.en.v1/canonical_json/all_types_no_multimedia.json": (
         ("VAL108", "VAL113"), "coded text 'value1' for at0006 (VAL108); partial date 20190114 under yyyy-??-XX"),
-    "ehrbase-integration-tests/cistec.openehr.body_weight.v1/canonical_json/composition_feeder_audit_in_element.json": (
-        ("VAL108",), "PENDING (datavalues): English term text in a composition whose language's term is German"),
-    "ehrbase-openEHR_SDK/Minimal_action_2/canonical_json/minimal_action2_1.json": (
-        ("VAL005",), "PENDING (datavalues): DV_PROPORTION.is_integral is an RM function, never serialised"),
     # --- expected unknown: () accepted; otherwise the codes and the first reason -------------------------------
     'ehrbase-integration-tests/Corona_Anamnese/canonical_json/Corona_Anamnese.json': ((), ''),
     'ehrbase-integration-tests/EHRN-ABDM-OPConsultRecord.v2.0/canonical_json/consult_record__.json': ((), ''),
@@ -318,12 +316,13 @@ ARGUED_VALID = {
         "'value1' is not the text of at0006 and yyyy-??-XX forbids the day",
 }
 
-#: expected-valid rows rejected by a known bug in a module another engineer owns (xfail until fixed)
-PENDING_VALID = {
+#: expected-valid rows once rejected by a checker bug, fixed since (each must stay clean): why it was rejected
+FIXED_VALID = {
     "ehrbase-integration-tests/cistec.openehr.body_weight.v1/canonical_json/composition_feeder_audit_in_element.json":
-        "datavalues: the term text should be accepted in any language the archetype defines it in",
+        "VAL108: the English term text of at0028 in a German composition (a text may be in any language the "
+        "archetype defines)",
     "ehrbase-openEHR_SDK/Minimal_action_2/canonical_json/minimal_action2_1.json":
-        "datavalues: template existence on DV_PROPORTION.is_integral, a computed RM function, must be ignored",
+        "VAL005: template existence on DV_PROPORTION.is_integral, a computed RM function, never serialised",
 }
 
 
@@ -352,17 +351,16 @@ def test_expected_valid_rows_give_no_error(outcomes: list[RowOutcome], kind: str
     rows = _rows(outcomes, kind)
     assert len(rows) >= 46
     wrong = {o.row.key: o.error_codes for o in rows
-             if o.error_codes and o.row.key not in ARGUED_VALID and o.row.key not in PENDING_VALID}
+             if o.error_codes and o.row.key not in ARGUED_VALID}
     assert not wrong, wrong
     for key in ARGUED_VALID:
         o = next(o for o in rows if o.row.key == key)
         assert o.error_codes == VERDICTS[key][0], (key, o.error_codes)
 
 
-@pytest.mark.xfail(reason="bugs in datavalues (owner notified): see PENDING_VALID", strict=True)
-def test_pending_valid_rows(outcomes: list[RowOutcome]) -> None:
+def test_fixed_valid_rows_stay_clean(outcomes: list[RowOutcome]) -> None:
     rows = {o.row.key: o for o in _rows(outcomes, "valid")}
-    assert all(not rows[key].error_codes for key in PENDING_VALID)
+    assert {key: rows[key].error_codes for key in FIXED_VALID if rows[key].error_codes} == {}
 
 
 def test_expected_invalid_rows_give_the_pinned_error(outcomes: list[RowOutcome]) -> None:

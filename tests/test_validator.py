@@ -482,3 +482,85 @@ def test_validator_bug_becomes_an_issue(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(V, "validate_composition", boom)
     res = validate_file(good, TEMPLATE)
     assert not res.valid and res.issues[0].code == "VAL018"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# one report per problem: the RM rules and the data-value checker never both report the same value
+
+
+def category_template(codes_: list[str]) -> OperationalTemplate:
+    """TEMPLATE with a template code list on COMPOSITION.category (as most OPTs have: [433])."""
+    t = build_template()
+    category = attr("category", [CComplexObject("DV_CODED_TEXT", None, occ(1, 1), [
+        attr("defining_code", [CCodePhrase("CODE_PHRASE", None, occ(1, 1), terminology_id="openehr",
+                                           code_list=codes_)], existence=(1, 1))])], existence=(1, 1))
+    t.definition.attributes.append(category)
+    return t
+
+
+def test_category_code_list_and_rm_rule_report_once() -> None:
+    t = category_template(["433"])
+    assert run(composition(), t) == []
+    # 999 is neither in the template's list (VAL106) nor an openEHR category (VAL201): one issue, the RM rule's
+    comp = composition()
+    comp["category"] = coded("event", "999", "openehr")
+    issue = only(comp, "VAL201", t)
+    assert issue.instance_path == "/category"
+    # a category the RM allows but the template does not: the template's VAL106 alone
+    comp["category"] = coded("persistent", "431", "openehr")
+    comp.pop("context")
+    issue = only(comp, "VAL106", t)
+    assert issue.instance_path == "/category/defining_code/code_string"
+    # plain text: VAL201 (not coded) and not also VAL013 (DV_TEXT where DV_CODED_TEXT is required)
+    comp = composition()
+    comp["category"] = dv_text("event")
+    only(comp, "VAL201", t)
+    # a wrong terminology: VAL201, not also VAL107
+    comp["category"] = coded("event", "433", "local")
+    only(comp, "VAL201", t)
+
+
+def participation(function: dict[str, Any], mode: dict[str, Any] | None = None,
+                  performer: dict[str, Any] | None = None) -> dict[str, Any]:
+    p: dict[str, Any] = {"_type": "PARTICIPATION", "function": function,
+                         "performer": performer or {"_type": "PARTY_IDENTIFIED", "name": "Dr. B"}}
+    if mode is not None:
+        p["mode"] = mode
+    return p
+
+
+def test_participation_term_text_is_reported_once() -> None:
+    comp = composition()
+    comp["context"]["participations"] = [participation(dv_text("requester"), coded("WRONG VALUE", "216", "openehr"))]
+    issue = only(comp, "VAL108")
+    assert issue.instance_path == "/context/participations/0/mode/value"
+    assert "face-to-face communication" in issue.message
+    comp = composition()
+    related = {"_type": "PARTY_RELATED", "name": "B", "relationship": coded("bother", "23", "openehr")}
+    comp["context"]["participations"] = [participation(dv_text("x"), performer=related)]
+    issue = only(comp, "VAL108")
+    assert issue.instance_path == "/context/participations/0/performer/relationship/value"
+
+
+def test_wrong_participation_function_code_is_one_issue() -> None:
+    # openehr::216 is a mode code: VAL210 (the RM rule); its text compared with 216's rubric would only repeat it
+    comp = composition()
+    comp["context"]["participations"] = [participation(coded("requester", "216", "openehr"))]
+    issue = only(comp, "VAL210")
+    assert issue.instance_path == "/context/participations/0/function"
+
+
+def test_rules_are_dispatched_by_the_public_rule_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openehr_kit.validation import rm_rules
+
+    seen: list[str] = []
+
+    def spy(obj: Any, where: Any, rep: Any) -> list[Any]:
+        seen.append(obj.rm_type)
+        return []
+
+    monkeypatch.setattr(V, "_check_rm_rules", spy)
+    run(composition())
+    assert seen and set(seen) <= rm_rules.RULE_TYPES
+    assert {"COMPOSITION", "EVENT_CONTEXT", "OBSERVATION", "HISTORY", "ELEMENT"} <= set(seen)
+    assert not hasattr(V, "_RULE_TYPES")  # the walker uses rm_rules.RULE_TYPES, not the private table

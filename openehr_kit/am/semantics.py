@@ -15,6 +15,7 @@ from openehr_kit.am.model import (
     find_node,
 )
 from openehr_kit.diagnostics import Issue
+from openehr_kit.rm import schema as rm
 
 
 def _is_at_code(code: str | None) -> bool:
@@ -109,7 +110,36 @@ def check_archetype(archetype: Archetype) -> list[Issue]:
                 )
         if isinstance(node, CComplexObject):
             issues.extend(_duplicate_siblings(node, info.path, file))
+            issues.extend(_rm_conformance(node, info.path, file))
     return issues
+
+
+def _rm_conformance(node: CComplexObject, path: str, file: str | None) -> list[Issue]:
+    """The node's RM type exists, its constrained attributes exist on it, and its children fit them."""
+    rm_name = node.rm_type_name
+    rm_class = rm.rm_type(rm_name)
+    if rm_class is None:
+        return [Issue("ARC006", f"{rm_name} at {path} is not a reference model type", file=file,
+                      template_path=path, expected="an RM 1.1.0 type", found=rm_name)]
+    out: list[Issue] = []
+    base = "" if path == "/" else path
+    for attr in node.attributes:
+        name = attr.rm_attribute_name
+        if "/" in name:  # a differential path in a specialised archetype: its target is checked on the parent
+            continue
+        declared = rm.attribute(rm_name, name)
+        if declared is None:
+            out.append(Issue("ARC007", f"{rm_name} has no attribute '{name}' (at {base}/{name})", file=file,
+                             template_path=f"{base}/{name}", expected=f"an attribute of {rm_name}", found=name))
+            continue
+        for child in attr.children:
+            child_type = child.rm_type_name
+            if isinstance(child, CComplexObject) and rm.rm_type(child_type) is not None \
+                    and not rm.is_subtype(child_type, declared.type_name):
+                out.append(Issue("ARC008", f"{child_type} cannot stand in {rm_name}.{name}, which holds "
+                                 f"{declared.type_name} (at {base}/{name})", file=file,
+                                 template_path=f"{base}/{name}", expected=declared.type_name, found=child_type))
+    return out
 
 
 def _resolve_reference(archetype: Archetype, ref: ArchetypeInternalRef) -> CObject | None:

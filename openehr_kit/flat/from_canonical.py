@@ -20,6 +20,15 @@ from openehr_kit.rm.instance import RMObject
 __all__ = ["composition_to_flat"]
 
 _ENTRY_TYPES = frozenset({"OBSERVATION", "EVALUATION", "INSTRUCTION", "ACTION", "ADMIN_ENTRY"})
+_EVENTS = frozenset({"EVENT", "POINT_EVENT", "INTERVAL_EVENT"})
+
+
+class _Prefix:
+    """A spec view whose owner is the step before the last (to reach the event holding ``time``)."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.steps = spec.steps
+        self.owner = len(spec.steps) - 1
 
 
 def composition_to_flat(
@@ -52,6 +61,33 @@ class _Writer:
     def locatable(self, obj: RMObject, spec: Spec, prefix: str, out: dict[str, Any]) -> None:
         self.specials(obj, spec, prefix, out)
         self.children(obj, spec, prefix, out)
+        self.event_extras(obj, spec, prefix, out)
+
+    def event_extras(self, obj: RMObject, spec: Spec, prefix: str, out: dict[str, Any]) -> None:
+        """INTERVAL_EVENT width/math_function where the web template has no node for them (the template says
+        EVENT), on the event node or on the node a single event was lifted into; HISTORY origin when it is not
+        the first event's time."""
+        event = obj if obj.rm_type in _EVENTS else None
+        history = None
+        tspec = spec.by_id.get("time")
+        if event is None and tspec is not None and len(tspec.steps) >= 2:
+            holders = self._holders(obj, _Prefix(tspec))
+            event = holders[0] if holders and holders[0].rm_type in _EVENTS else None
+        if event is not None and event.rm_type == "INTERVAL_EVENT":
+            if "width" not in spec.by_id and isinstance(event.attrs.get("width"), RMObject):
+                out[f"{prefix}/width"] = event.attrs["width"].attrs.get("value")
+            if "math_function" not in spec.by_id and isinstance(event.attrs.get("math_function"), RMObject):
+                V.write_coded(event.attrs["math_function"], f"{prefix}/math_function", out)
+            if "sample_count" in event.attrs:
+                out[f"{prefix}|sample_count"] = event.attrs["sample_count"]
+        if obj.rm_type == "OBSERVATION":
+            history = obj.attrs.get("data")
+            if isinstance(history, RMObject) and isinstance(history.attrs.get("origin"), RMObject):
+                times = [e.attrs["time"].attrs.get("value") for e in history.attrs.get("events") or ()
+                         if isinstance(e, RMObject) and isinstance(e.attrs.get("time"), RMObject)]
+                origin = history.attrs["origin"].attrs.get("value")
+                if not times or origin != min(times):
+                    out[f"{prefix}/history_origin"] = origin
 
     def children(self, obj: RMObject, spec: Spec, prefix: str, out: dict[str, Any]) -> None:
         groups: dict[int, list[Spec]] = {}

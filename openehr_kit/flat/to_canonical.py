@@ -96,6 +96,8 @@ class _Reader:
         self.lang = index.language
         self.x = V.Ctx(consumer, self.lang)
         self.origins: dict[int, str] = {}
+        #: id(RM object) -> its constraint object, for defaults the template fixes
+        self.cobjs: dict[int, Any] = {}
 
     # --- entry ------------------------------------------------------------------------------------------------
 
@@ -203,13 +205,33 @@ class _Reader:
                         self._unknown(spec, cid, cfn)
                 continue
             for i, cfn in enumerate(self._ordered(by_index)):
-                if not self._special(obj, cid, cfn, loc, i):
+                target = obj
+                if cid in ("width", "math_function") and obj.rm_type not in _EVENT_TYPES:
+                    target = self._dissolved_event(obj, spec, fn, inter) or obj
+                if not self._special(target, cid, cfn, loc, i):
                     self._unknown(spec, cid, cfn)
         if obj.rm_type in _EVENT_TYPES and "sample_count" in fn.attrs:
             count = self.x.num(fn, "sample_count", int)
             if count is not None:
                 obj.attrs["sample_count"] = count
         self._check_attrs(spec, fn, allowed=("raw",) if spec.kind == LOCATABLE else ())
+
+    def _dissolved_event(self, obj: RMObject, spec: Spec, fn: FNode, inter: dict[str, RMObject]) -> RMObject | None:
+        """The single EVENT the web template lifted into ``spec`` (found through its ``time`` child)."""
+        tspec = spec.by_id.get("time")
+        if tspec is None or len(tspec.steps) < 2 or tspec.steps[-2].rm_type not in _EVENT_TYPES | {"EVENT"}:
+            return None
+        holder = obj
+        key = ""
+        for step in tspec.steps[:-1]:
+            key += f"/{step.attr}[{step.key or ''}|{step.name or ''}]"
+            got = inter.get(key)
+            if got is None:
+                got = self._new_object(step, None, fn.key)
+                self._put(holder, step, got, fn.key)
+                inter[key] = got
+            holder = got
+        return holder
 
     def _ordered(self, by_index: dict[int | None, FNode]) -> list[FNode]:
         return [by_index[i] for i in sorted(by_index, key=lambda i: -1 if i is None else i)]
@@ -283,6 +305,8 @@ class _Reader:
             if obj is None:
                 obj = self._new_object(ostep, spec, loc, fn)
                 self._fill(obj, spec, fn, loc)
+                if spec.kind == CHOICE and "value" not in obj.attrs and "null_flavour" not in obj.attrs:
+                    return  # nothing readable was given (the keys are reported)
             else:
                 self._fill(obj, _NO_CHILDREN(spec), fn, loc)
             self._put(holder, ostep, obj, loc)
@@ -345,6 +369,8 @@ class _Reader:
         if rm_type in ("EVENT", "POINT_EVENT") and fn is not None and ("width" in fn.kids or "math_function" in fn.kids):
             rm_type = "INTERVAL_EVENT"
         obj = RMObject(rm_type, {}, location=loc)
+        if rm_type == "ACTIVITY" and step.cobj is not None:
+            self.cobjs[id(obj)] = step.cobj
         if _is_locatable(rm_type):
             if spec is not None and fn is not None:
                 obj.attrs["name"] = self._name(spec, fn, loc)
@@ -370,11 +396,14 @@ class _Reader:
     def _name(self, spec: Spec, fn: FNode, loc: str) -> RMObject:
         override = self.c.kid(fn, "_name") if "_name" in fn.kids else None
         if override is not None:
-            named = V.read_coded(self.x, override, loc)
-            if named is None:
-                text = self.x.text(override, "")
-                named = V.dv_text(text or spec.local_name(self.lang), loc)
-            return named
+            if "code" in override.attrs:
+                named = V.read_coded(self.x, override, loc)
+                if named is not None:
+                    return named
+            text = self.x.text(override, "")
+            if text is None:
+                text = self.x.text(override, "value")
+            return V.dv_text(text or spec.local_name(self.lang), loc)
         text = spec.local_name(self.lang)
         if spec.name_code is not None:
             return V.dv_coded(text, spec.name_code[0], spec.name_code[1], loc)
@@ -532,6 +561,8 @@ class _Reader:
             c["start_time"] = V.mk("DV_DATE_TIME", f"{cloc}/start_time", value=self.time)
         if "setting" not in c:
             code = str(ctx.get("setting") or "238")
+            if not code.isdigit():  # a rubric given instead of the code ("other care")
+                code = V.code_for_rubric("setting", code) or code
             c["setting"] = V.dv_coded(V.rubric(code, self.lang) or V.rubric(code) or "other care", "openehr", code,
                                       f"{cloc}/setting")
         if "end_time" not in c and ctx.get("end_time"):
@@ -546,6 +577,22 @@ class _Reader:
         if "location" not in c and ctx.get("location"):
             c["location"] = ctx["location"]
         # EVENT_CONTEXT.participations stay as given: ctx/participation_* go to the entries (EHRbase's rule)
+
+    @staticmethod
+    def _action_archetype_default(cobj: Any) -> str:
+        """The template's action_archetype_id constraint as a value (a regex over archetype ids), else /.*/."""
+        from openehr_kit.am.model import CComplexObject, CPrimitiveObject, CString
+
+        if isinstance(cobj, CComplexObject):
+            attr = cobj.attribute("action_archetype_id")
+            for child in attr.children if attr is not None else ():
+                item = child.item if isinstance(child, CPrimitiveObject) else None
+                if isinstance(item, CString):
+                    if item.list:
+                        return item.list[0]
+                    if item.pattern:
+                        return item.pattern.replace("\\.", ".")
+        return "/.*/"
 
     def _ref(self, pid: Any, scheme: Any, namespace: Any, loc: str) -> RMObject | None:
         if pid is None:
@@ -614,7 +661,7 @@ class _Reader:
             if t == "INSTRUCTION" and "narrative" not in a:
                 a["narrative"] = V.dv_text(_name_text(obj) or "narrative", f"{loc}/narrative")
             if t == "ACTIVITY" and "action_archetype_id" not in a:
-                a["action_archetype_id"] = "/.*/"
+                a["action_archetype_id"] = self._action_archetype_default(self.cobjs.get(id(obj)))
             if t in _EVENT_TYPES and "time" not in a:
                 a["time"] = V.mk("DV_DATE_TIME", f"{loc}/time", value=self.time)
             if t == "INTERVAL_EVENT":

@@ -30,7 +30,9 @@ _ALIASES = {
 }
 
 
+@functools.lru_cache(maxsize=512)
 def _key(name: str) -> str:
+    """Normalised group / code set name (cached: asked with the same few names for every coded value)."""
     key = "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
     if key.startswith("group_id_"):
         key = key[len("group_id_") :]
@@ -62,7 +64,8 @@ for _gid, (_name, _codes) in GROUPS.items():
 
 def group_id(group: str) -> str | None:
     """The openid of a group given by openid or English name; None if there is no such group."""
-    return _GROUP_IDS.get(_key(group))
+    hit = _GROUP_IDS.get(group)  # an openid as given: no normalising needed
+    return hit if hit is not None else _GROUP_IDS.get(_key(group))
 
 
 def group_ids() -> tuple[str, ...]:
@@ -83,6 +86,7 @@ def _require_group(group: str) -> str:
     return gid
 
 
+@functools.lru_cache(maxsize=256)
 def codes_in_group(group: str) -> frozenset[str]:
     """The codes of a vocabulary group (by openid or English name); the openEHR code sets
     (``normal_statuses``, ``compression_algorithms``, ``integrity_check_algorithms``) are accepted too.
@@ -115,6 +119,7 @@ def groups_of(code: str) -> tuple[str, ...]:
     return _GROUPS_OF.get(code, ())
 
 
+@functools.lru_cache(maxsize=256)
 def _languages(language: str) -> tuple[str, ...]:
     """``pt-BR`` -> (``pt-br``, ``pt``): the exact tag first, then its base language."""
     lang = language.strip().lower().replace("_", "-")
@@ -122,6 +127,7 @@ def _languages(language: str) -> tuple[str, ...]:
     return (lang, base) if base != lang else (lang,)
 
 
+@functools.lru_cache(maxsize=4096)
 def rubric(code: str, language: str = "en", group: str | None = None) -> str | None:
     """The rubric of an openEHR code in ``language`` (English where no published translation has it);
     None if the code is not in the terminology (or not in ``group`` when one is given).
@@ -153,17 +159,41 @@ def accepted_rubrics(code: str, language: str = "en", group: str | None = None) 
     return frozenset({english, local} if local else {english})
 
 
+# (group openid, code) -> the code's rubric in every bundled language, English included
+_ALL_RUBRICS: dict[tuple[str, str], frozenset[str]] = {}
+for _gid, (_name, _codes) in GROUPS.items():
+    for _code, _english in _codes.items():
+        _texts = {_english}
+        for _by_group in TRANSLATIONS.values():
+            _t = _by_group.get(_gid, {}).get(_code)
+            if _t is not None:
+                _texts.add(_t)
+        _ALL_RUBRICS[(_gid, _code)] = frozenset(_texts)
+
+
+def all_rubrics(code: str, group: str | None = None) -> frozenset[str]:
+    """The rubrics of an openEHR code in every language bundled here (English always): the texts a
+    ``DV_CODED_TEXT.value`` may carry for the code whatever the composition language, since the RM lets a text
+    be in a language other than its entry's (``DV_TEXT.language``). Empty if the code is unknown (in ``group``)."""
+    gid = _require_group(group) if group is not None else group_of(code)
+    if gid is None:
+        return frozenset()
+    return _ALL_RUBRICS.get((gid, code), frozenset())
+
+
 def translated_languages() -> tuple[str, ...]:
     """Languages with published translations bundled here (English is the source language)."""
     return ("en", *TRANSLATIONS)
 
 
+@functools.lru_cache(maxsize=1024)
 def describe(code: str, group: str | None = None, language: str = "en") -> str:
     """``"225 home"``: a code with its rubric, for messages; the bare code if unknown."""
     text = rubric(code, language, group)
     return f"{code} {text}" if text else code
 
 
+@functools.lru_cache(maxsize=256)
 def describe_group(group: str, language: str = "en", limit: int | None = None) -> str:
     """``"225 home, 227 emergency care, ..."``: a group's codes with rubrics, for "expected one of" lists."""
     gid = _require_group(group)

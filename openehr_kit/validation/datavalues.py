@@ -12,12 +12,12 @@ terminology is available (local at-codes, openEHR codes).
 
 Term texts of DV_CODED_TEXT (VAL108):
 
-* ``local`` codes: ``value`` must equal the code's text in the composition language (``where.language``) in the
-  archetype root's terminology (``where.terminology``). Only when the terminology has no text for the code in
-  that language (the language is not among its translations, or the code is untranslated) is the original
-  language's text used instead. Texts in other languages are *not* accepted.
-* ``openehr`` codes: the rubric in the composition language, and always the English rubric (systems commonly
-  write English rubrics in non-English compositions; see ``terminology.openehr.accepted_rubrics``).
+* ``local`` codes: ``value`` must equal the code's text in the composition language (``where.language``) or in
+  any other language the archetype root's terminology (``where.terminology``) defines: the RM gives DV_TEXT an
+  optional ``language`` precisely because a text may be in another language than its entry (an English term in
+  a German composition). The message names the text in the composition language (original language fallback).
+* ``openehr`` codes: the rubric in any language the bundled terminology has (English always; see
+  ``terminology.openehr.all_rubrics``); the message names the composition language's rubric.
 * other terminologies (SNOMED CT, LOINC, ...): no text check (no terminology server).
 
 Texts are compared after trimming and collapsing runs of white space, so a trailing blank in a template term
@@ -51,6 +51,9 @@ from openehr_kit.am.model import (
     CQuantityItem,
     Terminology,
 )
+from openehr_kit.rm import schema
+from openehr_kit.terminology import iso as _iso
+from openehr_kit.terminology import openehr as _oe
 from openehr_kit.rm.instance import RMObject, kind_name
 from openehr_kit.validation.primitives import (
     IsoError,
@@ -70,50 +73,26 @@ from openehr_kit.validation.report import Reporter, Where
 Checker = Callable[[Any, RMObject, Where, Reporter], None]
 
 # ---------------------------------------------------------------------------------------------------------------
-# Terminology services (written concurrently; imported lazily so this module works before and without them)
-
-_TERMS: dict[str, Any] = {}
+# Terminology: the bundled openEHR terminology and ISO code sets, and the archetypes' own (local) terms
 
 
-def _openehr_terms() -> Any:
-    if "openehr" not in _TERMS:
-        try:
-            from openehr_kit.terminology import openehr as mod
-        except ImportError:  # pragma: no cover - only while the terminology module is absent
-            mod = None
-        _TERMS["openehr"] = mod
-    return _TERMS["openehr"]
+def _norm(text: str) -> str:
+    """Texts compare after trimming and collapsing white space (a trailing blank in a template term is no error)."""
+    return " ".join(text.split())
 
 
-def _iso_terms() -> Any:
-    if "iso" not in _TERMS:
-        try:
-            from openehr_kit.terminology import iso as mod
-        except ImportError:  # pragma: no cover - only while the terminology module is absent
-            mod = None
-        _TERMS["iso"] = mod
-    return _TERMS["iso"]
-
-
-def openehr_texts(code: str, language: str) -> frozenset[str]:
-    """Texts accepted for an openEHR code in ``language`` (empty when unknown or no terminology module)."""
-    mod = _openehr_terms()
-    if mod is None:
-        return frozenset()
-    accepted = getattr(mod, "accepted_rubrics", None)
-    if accepted is not None:
-        return accepted(code, language)
-    texts = {t for t in (mod.rubric(code, language), mod.rubric(code, "en")) if t}
-    return frozenset(texts)
+def openehr_texts(code: str, language: str = "en") -> frozenset[str]:
+    """Texts accepted for an openEHR code: its rubric in any language the bundled terminology has (English
+    always), whatever the composition ``language`` (kept for callers; see the module doc). Empty when unknown."""
+    return _oe.all_rubrics(code)
 
 
 def _openehr_rubric(code: str, language: str) -> str | None:
-    mod = _openehr_terms()
-    return None if mod is None else mod.rubric(code, language) or mod.rubric(code, "en")
+    return _oe.rubric(code, language) or _oe.rubric(code, "en")
 
 
 def local_text(terminology: Terminology | None, code: str, language: str) -> str | None:
-    """The text of a local code in the composition language, else in the original language (see module doc)."""
+    """The text of a local code in the composition language, else in the original language (for messages)."""
     if terminology is None:
         return None
     defs = terminology.term_definitions
@@ -130,8 +109,32 @@ def local_text(terminology: Terminology | None, code: str, language: str) -> str
     return None
 
 
+# id(terminology) -> (the terminology, code -> its texts in every language, white space normalised); built once
+# per archetype terminology, so the term-text check of a coded value is one dict hit and one set test
+_LOCAL_TEXTS: dict[int, tuple[Terminology, dict[str, frozenset[str]]]] = {}
+_LOCAL_TEXTS_MAX = 256
+
+
+def local_texts(terminology: Terminology | None, code: str) -> frozenset[str]:
+    """The texts of a local code in every language the terminology defines (normalised, see ``_norm``)."""
+    if terminology is None:
+        return frozenset()
+    hit = _LOCAL_TEXTS.get(id(terminology))
+    if hit is None or hit[0] is not terminology:
+        table: dict[str, set[str]] = {}
+        for defs in terminology.term_definitions.values():
+            for c, item in defs.items():
+                text = item.get("text") if isinstance(item, dict) else None
+                if isinstance(text, str):
+                    table.setdefault(c, set()).add(_norm(text))
+        if len(_LOCAL_TEXTS) >= _LOCAL_TEXTS_MAX:
+            _LOCAL_TEXTS.clear()
+        hit = _LOCAL_TEXTS[id(terminology)] = (terminology, {c: frozenset(t) for c, t in table.items()})
+    return hit[1].get(code, frozenset())
+
+
 def _same_text(a: str, b: str) -> bool:
-    return a == b or " ".join(a.split()) == " ".join(b.split())
+    return a == b or _norm(a) == _norm(b)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,6 +234,21 @@ def _limit(items: list[str], n: int = 10) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Constraint helpers
 
+_COMPUTED: dict[tuple[str, str], bool] = {}
+
+
+def is_computed(rm_type: str, attr: str) -> bool:
+    """Whether ``rm_type.attr`` is a function of the RM (``DV_PROPORTION.is_integral``, ``DV_QUANTITY.is_strictly_
+    comparable_to``...): computed, never serialised, so never mandatory in data whatever a template's existence
+    says (templates exported from tools constrain them like stored attributes)."""
+    key = (rm_type, attr)
+    hit = _COMPUTED.get(key)
+    if hit is None:
+        a = schema.attribute(rm_type, attr)
+        hit = _COMPUTED[key] = bool(a is not None and a.is_computed)
+    return hit
+
+
 _ABSTRACT_DV = frozenset(
     "DATA_VALUE DV_ORDERED DV_QUANTIFIED DV_AMOUNT DV_ABSOLUTE_QUANTITY DV_TEMPORAL DV_ENCAPSULATED DV_TIME_SPECIFICATION".split()
 )
@@ -285,7 +303,8 @@ def _check_attributes(
         x = v.attrs.get(name)
         if x is None:
             ex = a.existence
-            if ex is not None and ex.lower and name not in _RM_MANDATORY.get(v.base_type, ()):
+            if (ex is not None and ex.lower and name not in _RM_MANDATORY.get(v.base_type, ())
+                    and not is_computed(v.rm_type, name)):
                 rep.add("VAL005", f"the template requires '{name}', which is missing", _at(where, _join(pre, name)), expected=name)
             continue
         kids = a.children
@@ -413,10 +432,14 @@ def _code_phrase(c: CObject | None, cp: RMObject, where: Where, rep: Reporter, p
 
 def _check_term_text(text: str, tid: str, code: str, where: Where, rep: Reporter, pre: str, constrained: bool = False) -> None:
     """VAL108: the coded text's ``value`` against the term text of its code (see module doc). Under a template
-    constraint an openEHR code the terminology does not know is VAL122 (without one, the RM rules own that)."""
+    constraint an openEHR code the terminology does not know is VAL122 (without one, the RM rules own that).
+
+    A text in any language the terminology defines is accepted: the RM gives DV_TEXT its own ``language``
+    because a text may be in another language than its entry. Messages show the composition language's text."""
     if tid == "local":
-        expected = local_text(where.terminology, code, where.language)
-        if expected is not None and not _same_text(text, expected):
+        accepted = local_texts(where.terminology, code)
+        if accepted and text not in accepted and _norm(text) not in accepted:
+            expected = local_text(where.terminology, code, where.language) or sorted(accepted)[0]
             rep.add(
                 "VAL108",
                 f'value "{text}" is not the term text "{expected}" of code {code}',
@@ -425,16 +448,17 @@ def _check_term_text(text: str, tid: str, code: str, where: Where, rep: Reporter
                 found=text,
             )
     elif tid == "openehr":
-        accepted = openehr_texts(code, where.language)
-        if not accepted and constrained and _openehr_terms() is not None:
-            rep.add("VAL122", f"code {code} is not in the openEHR terminology", _at(where, _join(pre, "defining_code/code_string")), found=code)
-        elif accepted and text not in accepted and not any(_same_text(text, t) for t in accepted):
-            shown = " or ".join(f'"{t}"' for t in sorted(accepted))
+        accepted = _oe.all_rubrics(code)
+        if not accepted:
+            if constrained:
+                rep.add("VAL122", f"code {code} is not in the openEHR terminology", _at(where, _join(pre, "defining_code/code_string")), found=code)
+        elif text not in accepted and not any(_same_text(text, t) for t in accepted):
+            expected = _openehr_rubric(code, where.language) or sorted(accepted)[0]
             rep.add(
                 "VAL108",
-                f"value \"{text}\" is not the openEHR term text {shown} of code {code}",
+                f'value "{text}" is not the openEHR term text "{expected}" of code {code}',
                 _at(where, _join(pre, "value")),
-                expected=" or ".join(sorted(accepted)),
+                expected=expected,
                 found=text,
             )
 
@@ -468,11 +492,64 @@ def _coded(c: CObject | None, v: RMObject, where: Where, rep: Reporter, pre: str
 _TEXT_CODES = {"value": "VAL109"}
 
 
+# id(constraint) -> (constraint, its code alternatives): () for none, None when the constraint constrains more than
+# the code (the full path handles it). Computed once per template node.
+_CODE_SPECS: dict[int, tuple[CObject, tuple[CObject, ...] | None]] = {}
+_CODE_SPECS_MAX = 65536
+
+
+def _code_spec(c: CObject | None) -> tuple[CObject, ...] | None:
+    if c is None:
+        return ()
+    hit = _CODE_SPECS.get(id(c))
+    if hit is None or hit[0] is not c:
+        spec: tuple[CObject, ...] | None = None
+        if isinstance(c, (CCodePhrase, ConstraintRef)):
+            spec = (c,)
+        elif isinstance(c, CComplexObject) and c.attributes and all(
+            a.rm_attribute_name == "defining_code" for a in c.attributes
+        ):
+            spec = tuple(k for a in c.attributes for k in a.children)
+        if len(_CODE_SPECS) >= _CODE_SPECS_MAX:
+            _CODE_SPECS.clear()
+        hit = _CODE_SPECS[id(c)] = (c, spec)
+    return hit[1]
+
+
 def _dv_coded_text(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
+    # fast path for the common, well-formed value: the same decisions as _coded, without any location or message;
+    # anything unusual or wrong takes the full path, which reports
+    a = v.attrs
+    text = a.get("value")
+    cp = a.get("defining_code")
+    if type(text) is str and type(cp) is RMObject and text and not text.isspace():
+        ca = cp.attrs
+        tido = ca.get("terminology_id")
+        code = ca.get("code_string")
+        if type(tido) is RMObject and type(code) is str and code:
+            tid = tido.attrs.get("value")
+            alts = _code_spec(c)
+            if type(tid) is str and tid and alts is not None:
+                if not alts or any(_code_verdict(k, tid, code) == 0 for k in alts):
+                    if tid == "local":
+                        accepted = local_texts(where.terminology, code)
+                        if not accepted or text in accepted or _norm(text) in accepted:
+                            return
+                    elif tid == "openehr":
+                        accepted = _oe.all_rubrics(code)
+                        if (text in accepted or (accepted and any(_same_text(text, t) for t in accepted))
+                                or (not accepted and c is None)):
+                            return
+                    else:
+                        return
     _coded(c, v, where, rep)
 
 
 def _dv_text(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
+    if c is None:  # fast path: an unconstrained text with a non-blank value
+        x = v.attrs.get("value")
+        if type(x) is str and x and not x.isspace():
+            return
     text = _str(v, "value", where, rep)
     if text is not None and not text.strip():
         rep.add("VAL126", "the text value is empty", _at(where, "value"), found=repr(text))
@@ -494,7 +571,17 @@ def _dv_paragraph(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -
 
 
 def _code_phrase_value(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
-    _code_phrase(c if isinstance(c, (CCodePhrase, ConstraintRef)) else None, v, where, rep)
+    if c is None or not isinstance(c, (CCodePhrase, ConstraintRef)):
+        # fast path: a well-formed CODE_PHRASE (language, encoding...) without a code constraint
+        a = v.attrs
+        tido = a.get("terminology_id")
+        code = a.get("code_string")
+        if type(tido) is RMObject and type(code) is str and code:
+            tid = tido.attrs.get("value")
+            if type(tid) is str and tid:
+                return
+        c = None
+    _code_phrase(c, v, where, rep)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -540,6 +627,22 @@ def _quantity_item_check(item: CQuantityItem, mag: float, units: str, prec: Any,
 
 
 def _dv_quantity(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
+    a = v.attrs
+    mag = a.get("magnitude")
+    units = a.get("units")
+    # fast path: magnitude and units, nothing else that needs checking, inside the constraint's item for the units
+    if (type(mag) is int or (type(mag) is float and math.isfinite(mag))) and type(units) is str and (
+        "precision" not in a and "normal_range" not in a and "other_reference_ranges" not in a
+    ):
+        if c is None or (isinstance(c, CDvQuantity) and not c.list):
+            return
+        if isinstance(c, CDvQuantity):
+            item = c.item_for(units)
+            if item is not None and (item.magnitude is None or number_range_violation(item.magnitude, mag) is None):
+                p = item.precision
+                if (p is None or (p.lower == -1 and p.upper in (-1, None)) or p.upper is None or p.upper < 0
+                        or _decimals(mag) <= p.upper):
+                    return
     mag = _num(v, "magnitude", where, rep)
     units = _str(v, "units", where, rep)
     prec = v.attrs.get("precision")
@@ -570,6 +673,10 @@ _QUANTITY_CODES = {"magnitude": "VAL102", "units": "VAL101", "precision": "VAL10
 
 
 def _dv_count(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
+    if c is None:  # fast path: an unconstrained count with an integral magnitude and no reference ranges
+        a = v.attrs
+        if type(a.get("magnitude")) is int and "normal_range" not in a and "other_reference_ranges" not in a:
+            return
     mag = _num(v, "magnitude", where, rep, integer=True)
     _ordered_extras(v, where, rep)
     if mag is not None and isinstance(c, CComplexObject) and c.attributes:
@@ -635,7 +742,19 @@ def _ordered_extras(v: RMObject, where: Where, rep: Reporter) -> None:
 # Ordinals and scales
 
 
+def _symbol_text(symbol: Any, where: Where) -> str:
+    """``local::at0012 Mild``: an allowed item's symbol with terminology (so local and external codes that share
+    an at-code are told apart) and its term text in the composition language."""
+    tid = symbol.terminology_id or ""
+    text = local_text(where.terminology, symbol.code_string, where.language) if tid == "local" else None
+    return f"{tid}::{symbol.code_string}" + (f" {text}" if text else "")
+
+
 def _ordinal_like(c: CObject | None, v: RMObject, where: Where, rep: Reporter, integer: bool) -> None:
+    """DV_ORDINAL / DV_SCALE: the (value, symbol) pair must be one of the template's items.
+
+    A value may appear in several items (NEWS2 gives 3 to both at0021 and at0064), so the value alone does not
+    determine the symbol: the pair is compared, the symbol by terminology and code."""
     value = _num(v, "value", where, rep, integer=integer)
     symbol = _obj(v, "symbol", where, rep)
     _ordered_extras(v, where, rep)
@@ -645,13 +764,12 @@ def _ordinal_like(c: CObject | None, v: RMObject, where: Where, rep: Reporter, i
     if not item_list or value is None:
         _coded(None, symbol, where, rep, "symbol")
         return
-    match = None
-    for it in item_list:
-        if it.value == value or (not integer and math.isclose(it.value, value, rel_tol=1e-9, abs_tol=1e-12)):
-            match = it
-            break
+    same_value = [
+        it for it in item_list
+        if it.value == value or (not integer and math.isclose(it.value, value, rel_tol=1e-9, abs_tol=1e-12))
+    ]
     word = "ordinal" if integer else "scale"
-    if match is None:
+    if not same_value:
         allowed = [f"{_fmt(it.value)} {local_text(where.terminology, it.symbol.code_string, where.language) or it.symbol.code_string}" for it in item_list]
         rep.add(
             "VAL110",
@@ -663,16 +781,21 @@ def _ordinal_like(c: CObject | None, v: RMObject, where: Where, rep: Reporter, i
         _coded(None, symbol, where, rep, "symbol")
         return
     tid, code = _coded(None, symbol, where, rep, "symbol")
-    if code is not None and (code != match.symbol.code_string or (tid is not None and _terminology_name(tid) != _terminology_name(match.symbol.terminology_id))):
-        expected = match.symbol.code_string
-        exp_text = local_text(where.terminology, expected, where.language)
-        rep.add(
-            "VAL110",
-            f"symbol {code} does not belong to {word} value {_fmt(value)}, whose symbol is {expected}" + (f" {exp_text}" if exp_text else ""),
-            _at(where, "symbol/defining_code/code_string"),
-            expected=expected,
-            found=code,
-        )
+    if code is None:
+        return  # a malformed symbol was reported by _coded
+    for it in same_value:
+        if it.symbol.code_string == code and (
+            tid is None or _terminology_name(tid) == _terminology_name(it.symbol.terminology_id or "")
+        ):
+            return
+    expected = " or ".join(_symbol_text(it.symbol, where) for it in same_value)
+    rep.add(
+        "VAL110",
+        f"symbol {tid}::{code} does not belong to {word} value {_fmt(value)}, whose symbol is {expected}",
+        _at(where, "symbol/defining_code/code_string"),
+        expected=" or ".join(f"{it.symbol.terminology_id}::{it.symbol.code_string}" for it in same_value),
+        found=f"{tid}::{code}",
+    )
 
 
 def _dv_ordinal(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
@@ -697,6 +820,13 @@ _BOOLEAN_CODES = {"value": "VAL111"}
 
 def _temporal(kind: str, parse: Callable[[str], Any], word: str, code: str, quick: Callable[[str], str | None] | None = None) -> Checker:
     def check(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
+        if c is None and quick is not None:
+            # fast path: a valid unconstrained value without reference ranges (event times, context times)
+            a = v.attrs
+            x = a.get("value")
+            if (type(x) is str and "normal_range" not in a and "other_reference_ranges" not in a
+                    and quick(x) is None):
+                return
         text = _str(v, "value", where, rep)
         if kind != "duration":
             _ordered_extras(v, where, rep)
@@ -815,8 +945,7 @@ def _dv_multimedia(c: CObject | None, v: RMObject, where: Where, rep: Reporter) 
         if ok and code is not None:
             if tid is not None and tid != "IANA_media-types":
                 rep.add("VAL118", f'media type terminology "{tid}" should be IANA_media-types', _at(where, "media_type/terminology_id"), expected="IANA_media-types", found=tid)
-            iso = _iso_terms()
-            if iso is not None and not iso.is_media_type(code):
+            if not _iso.is_media_type(code):
                 rep.add("VAL118", f'"{code}" is not an IANA media type', _at(where, "media_type/code_string"), found=code)
     data, uri = v.attrs.get("data"), v.attrs.get("uri")
     if data is None and uri is None:
@@ -1023,6 +1152,22 @@ _RM_MANDATORY: dict[str, tuple[str, ...]] = {
 DATA_VALUE_TYPES: frozenset[str] = frozenset(_CHECKERS)
 
 
+def _effective(constraint: CObject, rm: str) -> CObject | None:
+    """The constraint a value of base type ``rm`` is checked against, or None for intrinsic checks only."""
+    if isinstance(constraint, ArchetypeInternalRef):
+        return None  # the walker resolves use_node references; an unresolved one constrains nothing
+    if not isinstance(constraint, (CCodePhrase, ConstraintRef)) and not _applies(constraint, rm):
+        return None  # a constraint for another RM type: the walker reports the type (VAL007)
+    if isinstance(constraint, CComplexObject) and not constraint.attributes:
+        return None  # DV_X matches {*}
+    return constraint
+
+
+# (id(constraint), base RM type) -> (constraint, its effective form): decided once per template node and type
+_EFFECTIVE: dict[tuple[int, str], tuple[CObject, CObject | None]] = {}
+_EFFECTIVE_MAX = 65536
+
+
 def check_data_value(constraint: CObject | None, value: RMObject, where: Where, rep: Reporter) -> None:
     """Validate one data value (intrinsic rules always, the template's ``constraint`` when given and applicable).
 
@@ -1034,17 +1179,22 @@ def check_data_value(constraint: CObject | None, value: RMObject, where: Where, 
         rep.add("VAL123", f"a data value was expected, found {kind_name(value)}", where, found=kind_name(value))
         return
     rm = value.rm_type
+    check = _CHECKERS.get(rm)
+    if constraint is None and check is not None:  # the common call (no template constraint): dispatch at once
+        check(None, value, where, rep)
+        return
     cut = rm.find("<")
     if cut >= 0:
         rm = rm[:cut]
-    check = _CHECKERS.get(rm)
+        check = _CHECKERS.get(rm)
     if constraint is not None:
-        if isinstance(constraint, ArchetypeInternalRef):
-            constraint = None  # the walker resolves use_node references; an unresolved one constrains nothing
-        elif not isinstance(constraint, (CCodePhrase, ConstraintRef)) and not _applies(constraint, rm):
-            constraint = None  # a constraint for another RM type: the walker reports the type (VAL007)
-        elif isinstance(constraint, CComplexObject) and not constraint.attributes:
-            constraint = None  # DV_X matches {*}
+        key = (id(constraint), rm)
+        hit = _EFFECTIVE.get(key)
+        if hit is None or hit[0] is not constraint:
+            if len(_EFFECTIVE) >= _EFFECTIVE_MAX:
+                _EFFECTIVE.clear()
+            hit = _EFFECTIVE[key] = (constraint, _effective(constraint, rm))
+        constraint = hit[1]
     if check is None:
         if isinstance(constraint, CComplexObject):
             _check_attributes(constraint, value, where, rep, {})

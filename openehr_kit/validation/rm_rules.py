@@ -1,18 +1,29 @@
 """Reference model rules: the RM invariants a composition must keep whatever its template says.
 
-``check_rm_rules`` is called by the structure walker for every non-data-value object, so it dispatches on the
-RM type through a dict and returns at once for the many types without rules. Each rule checks only what is
-present: missing mandatory attributes are the walker's business (VAL006), malformed data values the data-value
-validators'. Facts from the openEHR EHR IM, Common IM and Data Structures IM (class invariants named in the
-comments) and the bundled openEHR terminology.
+``check_rm_rules`` is called by the structure walker for the objects whose RM type is in ``RULE_TYPES`` (others
+have no rules, so the walker skips the call). Each rule checks only what is present: missing mandatory
+attributes are the walker's business (VAL006), malformed data values the data-value validators'. Facts from the
+openEHR EHR IM, Common IM and Data Structures IM (class invariants named in the comments) and the bundled
+openEHR terminology.
+
+One report per problem: this module owns the *membership* of RM-bound codes (category, setting, null flavour,
+ISM states and transitions, participation function and mode, relationship, math function; language, territory,
+encoding). The *term text* of every coded value (VAL108) is owned by the data-value checker, which the walker
+runs on every DV_CODED_TEXT it reaches, participations and parties included. ``check_rm_rules`` returns the
+values whose code it rejected, so that the walker does not report the same code again from the template's
+constraint (VAL106/VAL107/VAL122), nor a text compared with a code already known to be wrong (VAL108).
+
+Speed: the location of a finding (a ``Where``) and every message are built only when an issue is reported;
+``where`` may be given as a ``Where`` or as a function returning one, called only then.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Union
 
 from openehr_kit.diagnostics import Severity
 from openehr_kit.rm.instance import RMObject, base_type
@@ -20,7 +31,11 @@ from openehr_kit.terminology import iso
 from openehr_kit.terminology import openehr as term
 from openehr_kit.validation.report import Reporter, Where
 
-Rule = Callable[[RMObject, Where, Reporter], None]
+#: where the object under check is: a Where, or a function building it (called only when reporting)
+WhereArg = Union[Where, Callable[[], Where]]
+#: a location builder for a value below the object, called only when reporting
+Loc = Callable[[], Where]
+Rule = Callable[[RMObject, WhereArg, Reporter, list[RMObject]], None]
 
 # what a code of each group is called in messages
 _NOUN = {
@@ -36,20 +51,29 @@ _NOUN = {
 }
 
 
-def check_rm_rules(obj: RMObject, where: Where, rep: Reporter) -> None:
-    """Check the RM invariants of ``obj`` (not of its children, which get their own call)."""
+def check_rm_rules(obj: RMObject, where: WhereArg, rep: Reporter) -> list[RMObject]:
+    """Check the RM invariants of ``obj`` (not of its children, which get their own call).
+
+    Returns the coded values (DV_CODED_TEXT / CODE_PHRASE below ``obj``) whose code a rule rejected: their code
+    is reported here, so template checks of the same code must not report it again."""
     rule = _RULES.get(obj.rm_type)
     if rule is None:
         if "<" not in obj.rm_type:  # the common case: a type without rules
-            return
+            return []
         rule = _RULES.get(base_type(obj.rm_type))
         if rule is None:
-            return
-    rule(obj, where, rep)
+            return []
+    rejected: list[RMObject] = []
+    rule(obj, where, rep, rejected)
+    return rejected
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _resolve(where: WhereArg) -> Where:
+    return where if isinstance(where, Where) else where()
 
 
 def _code_of(value: Any) -> tuple[str | None, str | None]:
@@ -70,9 +94,9 @@ def _text_of(value: Any) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def _child_where(where: Where, attr: str, child: Any) -> Where:
+def _child_where(where: WhereArg, attr: str, child: Any) -> Where:
     """The location of an attribute's value: the child's own instance location and line when the reader set them."""
-    w = where.at(attr)
+    w = _resolve(where).at(attr)
     if isinstance(child, RMObject):
         if child.location:
             w = replace(w, instance_path=child.location)
@@ -81,22 +105,25 @@ def _child_where(where: Where, attr: str, child: Any) -> Where:
     return w
 
 
+def _child(where: WhereArg, attr: str, child: Any) -> Loc:
+    """A deferred ``_child_where``: the location is built only if an issue is reported there."""
+    return lambda: _child_where(where, attr, child)
+
+
 def _check_group(
-    value: Any, group: str, what: str, code: str, where: Where, rep: Reporter, check_text: bool = False
+    value: Any, group: str, what: str, code: str, loc: Loc, rep: Reporter, rejected: list[RMObject]
 ) -> str | None:
     """A DV_CODED_TEXT the RM binds to an openEHR group: coded, in terminology ``openehr``, code in the group.
-    Returns the code when it is valid (for further checks), else None.
+    Returns the code when it is valid (for further checks), else None (the value is added to ``rejected``).
 
-    ``check_text`` also compares ``value`` with the term's rubric (composition language or English); it is
-    used for RM-only objects (participations, PARTY_RELATED) that no template constraint, and so no
-    data-value check, ever reaches."""
+    The valid case is two dict look-ups; the expected-codes list and the message are built only when reporting.
+    The term text is not compared here (the data-value checker owns VAL108)."""
     if not isinstance(value, RMObject):
         return None
     tid, code_string = _code_of(value)
     if code_string is not None and tid == term.TERMINOLOGY_ID and code_string in term.codes_in_group(group):
-        if check_text:
-            _check_rubric(value, code_string, group, what, where, rep)
-        return code_string  # the common, valid case: no message text built
+        return code_string
+    rejected.append(value)
     noun = _NOUN.get(group) or term.group_name(group)
     expected = "one of " + term.describe_group(group, limit=8)
     if code_string is None:
@@ -104,51 +131,31 @@ def _check_group(
             code,
             f"{what} is plain text {_text_of(value)!r}, not coded; the RM requires an openEHR {noun} code "
             f"(expected {expected})",
-            where,
+            loc(),
             expected=expected,
             found=_text_of(value),
         )
-        return None
-    if (tid or "").lower() != term.TERMINOLOGY_ID:
+    elif (tid or "").lower() != term.TERMINOLOGY_ID:
         rep.add(
             code,
             f"{what} is coded in terminology {tid!r} (code {code_string}); the RM requires the openEHR "
             f"terminology, group '{term.group_name(group)}' (expected {expected})",
-            where,
+            loc(),
             expected=f"openehr::{expected}",
             found=f"{tid}::{code_string}",
         )
-        return None
-    if code_string not in term.codes_in_group(group):
+    else:
         known = term.rubric(code_string)
         home = term.group_of(code_string)
         elsewhere = f" ({code_string} is '{known}', a {term.group_name(home)} code)" if known and home else ""
         rep.add(
             code,
             f"{what} code {code_string} is not an openEHR {noun}{elsewhere} (expected {expected})",
-            where,
+            loc(),
             expected=expected,
             found=f"openehr::{code_string}",
         )
-        return None
-    if check_text:
-        _check_rubric(value, code_string, group, what, where, rep)
-    return code_string
-
-
-def _check_rubric(value: RMObject, code_string: str, group: str, what: str, where: Where, rep: Reporter) -> None:
-    """``DV_CODED_TEXT.value`` is the term's rubric in the composition language or in English."""
-    text = _text_of(value)
-    accepted = term.accepted_rubrics(code_string, where.language, group)
-    if text is not None and accepted and text not in accepted:
-        rubric = term.rubric(code_string, where.language, group)
-        rep.add(
-            "VAL108",
-            f"{what} {code_string} reads {text!r}, but the openEHR term for {code_string} is {rubric!r}",
-            where,
-            expected=" or ".join(repr(r) for r in sorted(accepted)),
-            found=repr(text),
-        )
+    return None
 
 
 def _check_code_phrase(
@@ -158,9 +165,10 @@ def _check_code_phrase(
     terminology_id: str,
     valid: Callable[[str], bool],
     kind: str,
-    hint: str,
-    where: Where,
+    hint: str | Callable[[str], str],
+    loc: Loc,
     rep: Reporter,
+    rejected: list[RMObject],
 ) -> None:
     """A CODE_PHRASE from an external code set (ISO 639-1, ISO 3166-1, IANA): a wrong code is an error; a valid
     code under another terminology id only a warning, since the code still names the value unambiguously."""
@@ -170,78 +178,92 @@ def _check_code_phrase(
     if code_string is None:
         return  # an empty CODE_PHRASE is the reader's / walker's finding
     if not valid(code_string):
+        rejected.append(value)
         rep.add(
             code,
-            f"{what} {code_string!r} is not {kind}{hint}",
-            where,
+            f"{what} {code_string!r} is not {kind}{hint(code_string) if callable(hint) else hint}",
+            loc(),
             expected=f"{terminology_id} code",
             found=f"{tid}::{code_string}",
         )
-    elif (tid or "").lower() != terminology_id.lower():
+    elif tid != terminology_id and (tid or "").lower() != terminology_id.lower():
         rep.add(
             code,
             f"{what} {code_string!r} is given with terminology {tid!r}; openEHR identifies this code set as "
             f"{terminology_id!r}",
-            where,
+            loc(),
             expected=f"{terminology_id}::{code_string}",
             found=f"{tid}::{code_string}",
             severity=Severity.WARNING,
         )
 
 
-def _check_language(obj: RMObject, where: Where, rep: Reporter) -> None:
+def _check_language(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
     value = obj.attrs.get("language")
     _check_code_phrase(
         value, "language", "VAL203", iso.LANGUAGES_ID, iso.is_language, "an ISO 639-1 language code",
         " (two lower-case letters, e.g. en, de, nb, optionally with a region: pt-br)",
-        _child_where(where, "language", value), rep,
+        _child(where, "language", value), rep, rejected,
     )
 
 
-def _check_encoding(obj: RMObject, where: Where, rep: Reporter) -> None:
+def _check_encoding(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
     value = obj.attrs.get("encoding")
     _check_code_phrase(
         value, "encoding", "VAL205", iso.CHARSETS_ID, iso.is_charset, "an IANA character set name",
-        " (e.g. UTF-8)", _child_where(where, "encoding", value), rep,
+        " (e.g. UTF-8)", _child(where, "encoding", value), rep, rejected,
     )
 
 
 _TERRITORY_HINTS = {"UK": " (the United Kingdom is GB)", "EU": " (EU is a reserved code, not a country)"}
 
 
-def _check_party(party: Any, attr: str, where: Where, rep: Reporter) -> None:
-    """PARTY_RELATED.Relationship_valid, wherever a party proxy appears (subject, composer, performer...)."""
+def _territory_hint(code: str) -> str:
+    return _TERRITORY_HINTS.get(code, " (two upper-case letters, e.g. DE, NO, SE)")
+
+
+def _check_party(party: Any, loc: Loc, rep: Reporter, rejected: list[RMObject]) -> None:
+    """PARTY_RELATED.Relationship_valid, wherever a party proxy appears (subject, composer, performer...);
+    ``loc`` locates the party."""
     if isinstance(party, RMObject) and party.rm_type == "PARTY_RELATED":
         rel = party.attrs.get("relationship")
-        _check_group(rel, "subject_relationship", "relationship", "VAL210",
-                     _child_where(_child_where(where, attr, party), "relationship", rel), rep, check_text=True)
+        _check_group(rel, "subject_relationship", "relationship", "VAL210", _child(loc, "relationship", rel), rep,
+                     rejected)
 
 
-def _check_participations(obj: RMObject, attr: str, where: Where, rep: Reporter) -> None:
+def _check_participations(obj: RMObject, attr: str, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
     """PARTICIPATION.Function_valid and Mode_valid, for each participation in ``obj.attr``.
 
-    Participations are checked from their parent because they are RM-only (not archetyped) objects a template
-    walker need not visit."""
+    Participations are checked from their parent because they are RM-only (not archetyped) objects whose rules
+    need no template."""
     items = obj.attrs.get(attr)
     if not isinstance(items, list):
         return
     for i, part in enumerate(items):
         if not isinstance(part, RMObject):
             continue
-        pw = _child_where(where, attr, part)
-        if not part.location:
-            pw = where.at(attr, f"{attr}/{i}")
-        function = part.attrs.get("function")
+        pw = _participation_loc(where, attr, part, i)
+        pattrs = part.attrs
+        function = pattrs.get("function")
         # Function_valid applies only when the function is coded in the openEHR terminology: other
         # terminologies (local, SNOMED CT) are allowed for this DV_TEXT
         if isinstance(function, RMObject) and (_code_of(function)[0] or "").lower() == term.TERMINOLOGY_ID:
             _check_group(function, "participation_function", "participation function", "VAL210",
-                         _child_where(pw, "function", function), rep, check_text=True)
-        _check_party(part.attrs.get("performer"), "performer", pw, rep)
-        mode = part.attrs.get("mode")
+                         _child(pw, "function", function), rep, rejected)
+        performer = pattrs.get("performer")
+        _check_party(performer, _child(pw, "performer", performer), rep, rejected)
+        mode = pattrs.get("mode")
         if isinstance(mode, RMObject):
             _check_group(mode, "participation_mode", "participation mode", "VAL210",
-                         _child_where(pw, "mode", mode), rep, check_text=True)
+                         _child(pw, "mode", mode), rep, rejected)
+
+
+def _participation_loc(where: WhereArg, attr: str, part: RMObject, i: int) -> Loc:
+    def build() -> Where:
+        if part.location:
+            return _child_where(where, attr, part)
+        return _resolve(where).at(attr, f"{attr}/{i}")
+    return build
 
 
 # ISO 8601 date-time with at least hours and minutes, extended or basic form; partial values are not compared
@@ -270,79 +292,84 @@ def _before(a: datetime, b: datetime) -> bool | None:
 # rules per RM type
 
 
-def _composition(obj: RMObject, where: Where, rep: Reporter) -> None:
-    category = obj.attrs.get("category")
+def _composition(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
+    attrs = obj.attrs
+    category = attrs.get("category")
     # COMPOSITION.Category_validity
     cat = _check_group(category, "composition_category", "composition category", "VAL201",
-                       _child_where(where, "category", category), rep)
+                       _child(where, "category", category), rep, rejected)
     # COMPOSITION.Is_persistent_validity: is_persistent implies context = Void
-    if cat == "431" and isinstance(obj.attrs.get("context"), RMObject):
+    if cat == "431" and isinstance(attrs.get("context"), RMObject):
         rep.add(
             "VAL212",
             "the composition is persistent (category 431 persistent) but has an event context; persistent "
             "compositions must not carry one",
-            _child_where(where, "context", obj.attrs.get("context")),
+            _child_where(where, "context", attrs.get("context")),
             expected="no context",
             found="context",
         )
-    _check_party(obj.attrs.get("composer"), "composer", where, rep)
-    _check_language(obj, where, rep)  # COMPOSITION.Language_valid
-    territory = obj.attrs.get("territory")  # COMPOSITION.Territory_valid
-    tcode = _code_of(territory)[1]
+    composer = attrs.get("composer")
+    _check_party(composer, _child(where, "composer", composer), rep, rejected)
+    _check_language(obj, where, rep, rejected)  # COMPOSITION.Language_valid
+    territory = attrs.get("territory")  # COMPOSITION.Territory_valid
     _check_code_phrase(
         territory, "territory", "VAL204", iso.TERRITORIES_ID, iso.is_territory, "an ISO 3166-1 country code",
-        _TERRITORY_HINTS.get(tcode or "", " (two upper-case letters, e.g. DE, NO, SE)"),
-        _child_where(where, "territory", territory), rep,
+        _territory_hint, _child(where, "territory", territory), rep, rejected,
     )
 
 
-def _event_context(obj: RMObject, where: Where, rep: Reporter) -> None:
-    setting = obj.attrs.get("setting")
-    _check_group(setting, "setting", "setting", "VAL202", _child_where(where, "setting", setting), rep)
-    start, end = obj.attrs.get("start_time"), obj.attrs.get("end_time")
-    t0, t1 = _datetime_of(start), _datetime_of(end)
-    if t0 is not None and t1 is not None and _before(t1, t0):
-        rep.add(
-            "VAL211",
-            f"the clinical session ends ({_text_of(end)}) before it starts ({_text_of(start)})",
-            _child_where(where, "end_time", end),
-            expected=f"end_time not before {_text_of(start)}",
-            found=_text_of(end),
-        )
-    _check_participations(obj, "participations", where, rep)
+def _event_context(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
+    attrs = obj.attrs
+    setting = attrs.get("setting")
+    _check_group(setting, "setting", "setting", "VAL202", _child(where, "setting", setting), rep, rejected)
+    end = attrs.get("end_time")
+    if end is not None:  # no end time (the common case): nothing to compare
+        start = attrs.get("start_time")
+        t0, t1 = _datetime_of(start), _datetime_of(end)
+        if t0 is not None and t1 is not None and _before(t1, t0):
+            rep.add(
+                "VAL211",
+                f"the clinical session ends ({_text_of(end)}) before it starts ({_text_of(start)})",
+                _child_where(where, "end_time", end),
+                expected=f"end_time not before {_text_of(start)}",
+                found=_text_of(end),
+            )
+    _check_participations(obj, "participations", where, rep, rejected)
 
 
-def _entry(obj: RMObject, where: Where, rep: Reporter) -> None:
-    _check_language(obj, where, rep)  # ENTRY.Language_valid
-    _check_encoding(obj, where, rep)  # ENTRY.Encoding_valid
-    subject = obj.attrs.get("subject")
+def _entry(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
+    _check_language(obj, where, rep, rejected)  # ENTRY.Language_valid
+    _check_encoding(obj, where, rep, rejected)  # ENTRY.Encoding_valid
+    attrs = obj.attrs
+    subject = attrs.get("subject")
     if subject is None:
         rep.add(
             "VAL006",
             f"the {obj.rm_type} has no subject; every entry must say whom it is about (PARTY_SELF for the patient)",
-            where.at("subject"),
+            _resolve(where).at("subject"),
             expected="subject (PARTY_PROXY)",
             found="nothing",
         )
     else:
-        _check_party(subject, "subject", where, rep)
-    _check_party(obj.attrs.get("provider"), "provider", where, rep)
-    _check_participations(obj, "other_participations", where, rep)
+        _check_party(subject, _child(where, "subject", subject), rep, rejected)
+    provider = attrs.get("provider")
+    _check_party(provider, _child(where, "provider", provider), rep, rejected)
+    _check_participations(obj, "other_participations", where, rep, rejected)
 
 
-def _action(obj: RMObject, where: Where, rep: Reporter) -> None:
-    _entry(obj, where, rep)
+def _action(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
+    _entry(obj, where, rep, rejected)
     ism = obj.attrs.get("ism_transition")
     if not isinstance(ism, RMObject):
         return  # a missing ism_transition is an RM existence error (the walker's VAL006)
-    iw = _child_where(where, "ism_transition", ism)
+    iw = _child(where, "ism_transition", ism)
     current = ism.attrs.get("current_state")
     transition = ism.attrs.get("transition")
     # ISM_TRANSITION.Current_state_valid and Transition_valid
     state = _check_group(current, "instruction_states", "current state", "VAL207",
-                         _child_where(iw, "current_state", current), rep)
+                         _child(iw, "current_state", current), rep, rejected)
     trans = _check_group(transition, "instruction_transitions", "ISM transition", "VAL207",
-                         _child_where(iw, "transition", transition), rep)
+                         _child(iw, "transition", transition), rep, rejected)
     # the transition is "the ISM transition which occurred to arrive in the current_state"
     if state is not None and trans is not None and term.ism_transition_allowed(state, trans) is False:
         target = term.ism_target_state(trans) or ""
@@ -357,10 +384,22 @@ def _action(obj: RMObject, where: Where, rep: Reporter) -> None:
         )
 
 
-def _element(obj: RMObject, where: Where, rep: Reporter) -> None:
-    value, null_flavour = obj.attrs.get("value"), obj.attrs.get("null_flavour")
+def _element(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
+    attrs = obj.attrs
+    value, null_flavour = attrs.get("value"), attrs.get("null_flavour")
     # ELEMENT.Is_null_valid + Null_flavour_indicated: is_null xor null_flavour = Void
-    if value is not None and null_flavour is not None:
+    if null_flavour is None:
+        if value is None:
+            rep.add(
+                "VAL206",
+                "the element has neither a value nor a null flavour; an element without a value must say why "
+                "(null_flavour, e.g. 253 unknown or 271 no information)",
+                _resolve(where).at("value"),
+                expected="value or null_flavour",
+                found="neither",
+            )
+        return  # the common case: a value and no null flavour
+    if value is not None:
         rep.add(
             "VAL206",
             f"the element has a value and also a null flavour ({_text_of(null_flavour) or _code_of(null_flavour)[1]});"
@@ -369,41 +408,40 @@ def _element(obj: RMObject, where: Where, rep: Reporter) -> None:
             expected="value or null_flavour, not both",
             found="value and null_flavour",
         )
-    elif value is None and null_flavour is None:
-        rep.add(
-            "VAL206",
-            "the element has neither a value nor a null flavour; an element without a value must say why "
-            "(null_flavour, e.g. 253 unknown or 271 no information)",
-            where.at("value"),
-            expected="value or null_flavour",
-            found="neither",
-        )
-    if null_flavour is not None:  # ELEMENT.Null_flavour_valid
-        _check_group(null_flavour, "null_flavours", "null flavour", "VAL210",
-                     _child_where(where, "null_flavour", null_flavour), rep)
+    # ELEMENT.Null_flavour_valid
+    _check_group(null_flavour, "null_flavours", "null flavour", "VAL210",
+                 _child(where, "null_flavour", null_flavour), rep, rejected)
 
 
-def _history(obj: RMObject, where: Where, rep: Reporter) -> None:
+def _history(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
     """EVENT.offset = time - HISTORY.origin: an event before the origin of its history has a negative offset,
     which contradicts "origin: time origin of this event history"."""
     events = obj.attrs.get("events")
     origin_value = obj.attrs.get("origin")
-    origin = _datetime_of(origin_value)
-    if origin is None or not isinstance(events, list):
+    if not isinstance(events, list) or not events:
         return
+    origin_text = _text_of(origin_value)
+    origin: datetime | None = None
     for i, event in enumerate(events):
         if not isinstance(event, RMObject):
             continue
         time_value = event.attrs.get("time")
+        if _text_of(time_value) == origin_text:
+            continue  # the common case: the event at the origin itself; no date to parse
+        if origin is None:
+            origin = _datetime_of(origin_value)
+            if origin is None:
+                return
         t = _datetime_of(time_value)
         if t is None or not _before(t, origin):
             continue
-        ew = _child_where(where, "events", event)
+        w = _resolve(where)
+        ew = _child_where(w, "events", event)
         if not event.location:
-            ew = where.at("events", f"events/{i}")
+            ew = w.at("events", f"events/{i}")
         node = event.archetype_node_id
         if node:
-            ew = replace(ew, template_path=where.template_path.rstrip("/") + f"/events[{node}]")
+            ew = replace(ew, template_path=w.template_path.rstrip("/") + f"/events[{node}]")
         label = event.name_value
         rep.add(
             "VAL208",
@@ -418,7 +456,7 @@ def _history(obj: RMObject, where: Where, rep: Reporter) -> None:
         )
 
 
-def _interval_event(obj: RMObject, where: Where, rep: Reporter) -> None:
+def _interval_event(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
     width = obj.attrs.get("width")
     text = _text_of(width)
     if text is not None and text.strip().startswith("-"):
@@ -432,7 +470,7 @@ def _interval_event(obj: RMObject, where: Where, rep: Reporter) -> None:
         )
     math = obj.attrs.get("math_function")  # INTERVAL_EVENT.Math_function_validity
     _check_group(math, "event_math_function", "math function", "VAL209",
-                 _child_where(where, "math_function", math), rep)
+                 _child(where, "math_function", math), rep, rejected)
 
 
 _RULES: dict[str, Rule] = {
@@ -447,3 +485,7 @@ _RULES: dict[str, Rule] = {
     "HISTORY": _history,
     "INTERVAL_EVENT": _interval_event,
 }
+
+#: the RM types (base names, without generic arguments) that have rules: the walker calls ``check_rm_rules`` for
+#: these only
+RULE_TYPES: frozenset[str] = frozenset(_RULES)

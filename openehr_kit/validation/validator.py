@@ -43,36 +43,15 @@ from openehr_kit.rm import schema
 from openehr_kit.rm.instance import RMObject
 from openehr_kit.validation.report import Reporter, Where
 
-# --- the checkers the walker hands over to (written alongside; absent ones degrade to no-ops) --------------------
+# --- the checkers the walker hands over to ----------------------------------------------------------------------
 
+from openehr_kit.validation.datavalues import check_data_value as _check_data_value  # noqa: E402
+from openehr_kit.validation.primitives import check_primitive as _check_primitive  # noqa: E402
+from openehr_kit.validation.rm_rules import RULE_TYPES  # noqa: E402
+from openehr_kit.validation.rm_rules import check_rm_rules as _check_rm_rules  # noqa: E402
+
+#: kept for callers that reported a partial install (every checker is present now)
 MISSING_CHECKERS: list[str] = []
-
-try:
-    from openehr_kit.validation.datavalues import check_data_value as _check_data_value
-except ImportError:  # pragma: no cover - only while the data-value module is being written
-    MISSING_CHECKERS.append("datavalues.check_data_value")
-
-    def _check_data_value(constraint: CObject | None, value: RMObject, where: Where, rep: Reporter) -> None:
-        return None
-
-
-try:
-    from openehr_kit.validation.primitives import check_primitive as _check_primitive
-except ImportError:  # pragma: no cover
-    MISSING_CHECKERS.append("primitives.check_primitive")
-
-    def _check_primitive(constraint: Any, value: Any, where: Where, rep: Reporter) -> None:
-        return None
-
-
-try:
-    from openehr_kit.validation.rm_rules import check_rm_rules as _check_rm_rules
-except ImportError:  # pragma: no cover
-    MISSING_CHECKERS.append("rm_rules.check_rm_rules")
-
-    def _check_rm_rules(obj: RMObject, where: Where, rep: Reporter) -> None:
-        return None
-
 
 __all__ = [
     "ValidationResult",
@@ -145,6 +124,20 @@ def _declared(rm_type: str, attr: str) -> str | None:
     return _DECLARED[key]
 
 
+# RM type name -> (RM-mandatory serialised attributes, has RM rules, its ``name`` is a plain DV_TEXT attribute):
+# everything obj() needs to know about a type, in one dict hit
+_TYPE_INFO: dict[str, tuple[tuple[str, ...], bool, bool]] = {}
+
+
+def _type_info(rm_type: str) -> tuple[tuple[str, ...], bool, bool]:
+    hit = _TYPE_INFO.get(rm_type)
+    if hit is None:
+        hit = _TYPE_INFO[rm_type] = (
+            _mandatory(rm_type), _has_rules(rm_type), _open_kind(rm_type, "name", "DV_TEXT") == _PLAIN_DATA
+        )
+    return hit
+
+
 def _is_data_value(rm_type: str) -> bool:
     return rm_type.startswith("DV_") or rm_type == "CODE_PHRASE"
 
@@ -167,21 +160,22 @@ def _open_kind(parent_rm: str, attr: str, rm: str) -> int:
     return hit
 
 
-# The RM types the RM-rule checker has rules for, when it says so: other objects need no Where built for it.
-try:
-    from openehr_kit.validation import rm_rules as _rm_rules_module
-
-    _RULE_TYPES: frozenset[str] | None = frozenset(
-        getattr(_rm_rules_module, "RULE_TYPES", None) or getattr(_rm_rules_module, "_RULES", None) or ()
-    ) or None
-except ImportError:  # pragma: no cover
-    _RULE_TYPES = None
+# RM type name (generic arguments included) -> whether the RM-rule checker has rules for it: one dict hit per
+# object; types without rules (most of them) get no call and no location built
+_HAS_RULES: dict[str, bool] = {}
 
 
 def _has_rules(rm_type: str) -> bool:
-    if _RULE_TYPES is None:
-        return True
-    return rm_type in _RULE_TYPES or ("<" in rm_type and _base(rm_type) in _RULE_TYPES)
+    hit = _HAS_RULES.get(rm_type)
+    if hit is None:
+        hit = _HAS_RULES[rm_type] = rm_type in RULE_TYPES or _base(rm_type) in RULE_TYPES
+    return hit
+
+
+# Issues the data-value checker must not repeat for a value whose code an RM rule already rejected (one report per
+# problem): the code against the template's list or terminology, an unknown openEHR code, and the term text of a
+# code already known to be wrong.
+_SUPPRESSED_AFTER_RULE = frozenset({"VAL106", "VAL107", "VAL108", "VAL122"})
 
 
 def _looks_like_archetype_id(node_id: str) -> bool:
@@ -263,6 +257,47 @@ class _AttrTable:
     prim: CPrimitiveObject | None
     #: the attribute has no child constraints: its content is open (RM types only)
     open: bool
+    #: data value RM type -> the alternative it matches (None: none), filled on first use
+    dv_match: dict[str, CObject | None] = field(default_factory=dict)
+    #: (node id, RM type) -> (candidates, those of the right type): the same lists each time, for pick_by_name's memo
+    typed: dict[tuple[str, str], tuple[list[CObject], list[CObject]]] = field(default_factory=dict)
+    #: (id(candidates), name text, name code) -> pick_by_name() result
+    by_name: dict[tuple[int, Any, Any], tuple[list[CObject], bool]] = field(default_factory=dict)
+    #: (node id, RM type) -> match() result, for node ids with a single candidate constraint of the right type
+    keyed_match: dict[tuple[str, str], tuple[CObject, CObject | None, bool, bool]] = field(default_factory=dict)
+
+
+def _data_value_alternative(alts: list[CObject], rm: str) -> CObject | None:
+    """The data value alternative an ``rm`` value conforms to: the same type first, else the first supertype."""
+    best: CObject | None = None
+    b_rm = _base(rm)
+    for alt in alts:
+        if isinstance(alt, (ArchetypeSlot, CPrimitiveObject)):
+            continue
+        alt_type = alt.rm_type_name
+        if _base(alt_type) == b_rm:
+            return alt
+        if best is None and _conforms(rm, alt_type):
+            best = alt
+    return best
+
+
+#: per matched constraint node: (attribute tables, name rules, attributes whose absence may be an issue)
+_Facts = tuple[dict[str, _AttrTable] | None, tuple[_NameRule, ...], tuple[str, ...]]
+
+
+def _absence_may_matter(attr: CAttribute) -> bool:
+    """Whether ``absent()`` can report anything for this constrained attribute when the instance lacks it: the
+    template's existence requires it, or a container whose children have minimum occurrences."""
+    ex = attr.existence
+    if ex is not None and ex.lower and ex.lower >= 1:
+        return True
+    if not (attr.is_multiple or attr.cardinality is not None):
+        return False
+    return any(
+        c.occurrences is not None and c.occurrences.lower and not isinstance(c, CPrimitiveObject)
+        for c in attr.children
+    )
 
 
 class _Tables:
@@ -276,7 +311,7 @@ class _Tables:
         self._refs: dict[int, CObject | None] = {}
         self._paths: dict[int, str] = {}
         self._terms: dict[int, Terminology | None] = {}
-        self._facts: dict[int, tuple[dict[str, _AttrTable] | None, tuple[_NameRule, ...]]] = {}
+        self._facts: dict[int, _Facts] = {}
         self._entries: dict[tuple[int, str], tuple[str, Terminology | None, str]] = {}
 
     # -- lookups on constraint nodes ---------------------------------------------------------------------------
@@ -316,17 +351,20 @@ class _Tables:
             self._labels[key] = hit
         return hit
 
-    def facts(self, node: CObject) -> tuple[dict[str, _AttrTable] | None, tuple[_NameRule, ...]]:
-        """(attribute tables or None when the node leaves its attributes open, name rules) of a matched node."""
+    def facts(self, node: CObject) -> _Facts:
+        """(attribute tables or None when the node leaves its attributes open, name rules, the constrained
+        attributes whose absence may be an issue) of a matched node."""
         hit = self._facts.get(id(node))
         if hit is None:
             table = None
             rules: tuple[_NameRule, ...] = ()
+            required: tuple[str, ...] = ()
             if isinstance(node, CComplexObject):
                 if not node.any_allowed and node.attributes:
                     table = self.attrs(node)
+                    required = tuple(name for name, at in table.items() if _absence_may_matter(at.attr))
                 rules = self.name_rules(node)
-            hit = self._facts[id(node)] = (table, rules)
+            hit = self._facts[id(node)] = (table, rules, required)
         return hit
 
     def entry(self, node: CObject, term: Terminology | None, lang: str) -> tuple[str, Terminology | None, str]:
@@ -472,7 +510,7 @@ def _times(n: int) -> str:
 class _Walker:
     """One validation run: the template's tables, the reporter and the composition's language."""
 
-    __slots__ = ("t", "rep", "lang", "_rules", "_dv", "_prim", "_facts")
+    __slots__ = ("t", "rep", "lang", "_rules", "_dv", "_prim", "_facts", "_quiet", "_scratch", "rejected")
 
     def __init__(self, tables: _Tables, rep: Reporter, lang: str) -> None:
         self.t = tables
@@ -480,9 +518,15 @@ class _Walker:
         self.rep = rep
         self.lang = lang
         # bound once: module globals are looked up on every call otherwise
-        self._rules: Callable[[RMObject, Where, Reporter], None] = _check_rm_rules
+        self._rules = _check_rm_rules
         self._dv: Callable[[CObject | None, RMObject, Where, Reporter], None] = _check_data_value
         self._prim: Callable[[Any, Any, Where, Reporter], None] = _check_primitive
+        #: id(terminology) -> a location-less Where carrying the terminology and language a data-value check needs
+        self._quiet: dict[int, Where] = {}
+        #: receives the issues of the quiet first run of a data-value check (see ``data_value``)
+        self._scratch = Reporter()
+        #: ids of the coded values whose code an RM rule rejected (reported once, by the rule)
+        self.rejected: set[int] = set()
 
     def where(self, tpath: str, obj: RMObject, label: str | None, term: Terminology | None) -> Where:
         return Where(tpath, obj.location or "/", label, term, self.lang, obj.line)
@@ -518,23 +562,44 @@ class _Walker:
                 self.add("VAL011", f"{rm} has no attribute '{name}'; it is kept but not validated (not part of "
                          "the reference model)", _join(tpath, name), _join(ip, name), label=label, term=term,
                          line=obj.line)
-        if _has_rules(rm):
-            self._rules(obj, Where(tpath, obj.location or "/", label, term, self.lang, obj.line), self.rep)
+        info = _TYPE_INFO.get(rm)
+        if info is None:
+            info = _type_info(rm)
+        mandatory, has_rules, plain_name = info
+        if has_rules:
+            # the location is built only if a rule reports something
+            rejected = self._rules(
+                obj, lambda: Where(tpath, obj.location or "/", label, term, self.lang, obj.line), self.rep
+            )
+            if rejected:
+                self.rejected.update(id(v) for v in rejected)
 
         table: dict[str, _AttrTable] | None = None
+        required: tuple[str, ...] = ()
         if cons is not None:
-            table, rules = self._facts.get(id(cons)) or self.t.facts(cons)
+            facts = self._facts.get(id(cons))
+            if facts is None:
+                facts = self.t.facts(cons)
+            table, rules, required = facts
             if rules:
                 self.check_name(obj, rules, tpath, term, label)
 
         for name, value in attrs.items():
             kind = type(value)
             if kind is RMObject:
+                if name == "name":
+                    # a LOCATABLE's name (its constraint was checked above, VAL014): the common plain DV_TEXT with a
+                    # non-blank value has nothing to report; anything else is checked as an open attribute
+                    if plain_name and value.rm_type == "DV_TEXT":
+                        vattrs = value.attrs
+                        if len(vattrs) == 1:
+                            text = vattrs.get("value")
+                            if type(text) is str and text and not text.isspace():
+                                continue
+                    self.unconstrained(rm, name, value, tpath, term, label)
+                    continue
                 at = table.get(name) if table is not None else None
                 if at is None or at.open:
-                    self.unconstrained(rm, name, value, tpath, term, label)
-                elif name == "name":
-                    # the name constraint was checked above (VAL014); the value itself is checked unconstrained
                     self.unconstrained(rm, name, value, tpath, term, label)
                 else:
                     self.single(obj, name, value, at, tpath, term, label)
@@ -555,7 +620,7 @@ class _Walker:
                                                           label, term, self.lang, obj.line), self.rep)
 
         reported: set[str] | None = None
-        for name in _mandatory(rm):
+        for name in mandatory:
             if attrs.get(name) is None:
                 what = name.replace("_", " ")
                 self.add("VAL006", f"{rm} must have '{name}' ({what}); the reference model makes it mandatory",
@@ -564,10 +629,11 @@ class _Walker:
                 if reported is None:
                     reported = set()
                 reported.add(name)
-        if table is not None:
-            for name, at in table.items():
-                if attrs.get(name) is None and (reported is None or name not in reported):
-                    self.absent(obj, at, tpath, term, label)
+        # only the constrained attributes whose absence can be an issue (precomputed per node) are looked at
+        for name in required:
+            if attrs.get(name) is None and (reported is None or name not in reported):
+                assert table is not None
+                self.absent(obj, table[name], tpath, term, label)
 
     def check_name(
         self, obj: RMObject, rules: tuple[_NameRule, ...], tpath: str, term: Terminology | None, label: str | None
@@ -588,7 +654,9 @@ class _Walker:
     ) -> None:
         """An attribute the template leaves open: only the RM type is checked, then the content as RM."""
         rm = value.rm_type
-        kind = _open_kind(parent_rm, name, rm)
+        kind = _OPEN_KIND.get((parent_rm, name, rm))
+        if kind is None:
+            kind = _open_kind(parent_rm, name, rm)
         if kind == _PLAIN_DATA:
             attrs = value.attrs
             # fast path: a plain DV_TEXT with a non-blank value (every LOCATABLE's name) has nothing to report
@@ -596,8 +664,7 @@ class _Walker:
                 text = attrs.get("value")
                 if type(text) is str and text and not text.isspace():
                     return
-            self._dv(None, value, Where(_join(ptpath, name), value.location, plabel, term, self.lang, value.line),
-                     self.rep)
+            self.data_value(None, value, ptpath, name, term, plabel)
             return
         if kind == _OBJECT:
             label = value.name_value if "archetype_node_id" in value.attrs else None
@@ -622,8 +689,7 @@ class _Walker:
         if _is_data_value(value.rm_type):
             cons = self.match_data_value(value, at, ptpath, term, plabel)
             if cons is not None:
-                self._dv(cons, value, Where(self.t.path(cons), value.location, plabel, term, self.lang, value.line),
-                         self.rep)
+                self.data_value(cons, value, None, None, term, plabel)
             return
         matched = self.match(value, at, ptpath, term, plabel, None)
         if matched is None:
@@ -653,8 +719,7 @@ class _Walker:
                 cons = self.match_data_value(item, at, ptpath, term, plabel)
                 if cons is not None:
                     found.setdefault(id(cons), []).append(item)
-                    self._dv(cons, item, Where(self.t.path(cons), item.location, plabel, term, self.lang, item.line),
-                             self.rep)
+                    self.data_value(cons, item, None, None, term, plabel)
                 continue
             matched = self.match(item, at, ptpath, term, plabel, found)
             if matched is None:
@@ -664,6 +729,40 @@ class _Walker:
                 found.setdefault(id(cons), []).append(item)
             self.descend(item, cons, target, slot_fill, ptpath, name, term)
         self.check_occurrences(parent, name, items, at, found, ptpath, term)
+
+    def data_value(
+        self,
+        cons: CObject | None,
+        value: RMObject,
+        ptpath: str | None,
+        step: str | None,
+        term: Terminology | None,
+        label: str | None,
+    ) -> None:
+        """Hand a data value to the data-value checker, quietly first: no location (Where, paths) is built for the
+        great majority of values, which are valid. Only when the quiet run finds something is the check run again
+        with the value's location, into the report. The template path is the constraint's (``cons``), or
+        ``ptpath/step`` for a value the template leaves open."""
+        quiet = self._quiet.get(id(term))
+        if quiet is None:
+            quiet = self._quiet[id(term)] = Where("", "", None, term, self.lang, None)
+        scratch = self._scratch
+        self._dv(cons, value, quiet, scratch)
+        if not scratch.issues:
+            return
+        scratch.issues.clear()
+        if cons is not None:
+            tpath = self.t.path(cons)
+        else:
+            tpath = _join(ptpath or "/", step) if step else (ptpath or "/")
+        where = Where(tpath, value.location, label, term, self.lang, value.line)
+        if id(value) not in self.rejected:
+            self._dv(cons, value, where, self.rep)
+            return
+        # an RM rule reported this value's code: keep the data-value findings that are other problems
+        self._dv(cons, value, where, scratch)
+        self.rep.issues.extend(i for i in scratch.issues if i.code not in _SUPPRESSED_AFTER_RULE)
+        scratch.issues.clear()
 
     def descend(
         self,
@@ -692,18 +791,18 @@ class _Walker:
     ) -> CObject | None:
         """The data value alternative ``value`` conforms to (exact type first), or None after a VAL007/VAL013."""
         rm = value.rm_type
+        memo = at.dv_match
+        if rm in memo:
+            hit = memo[rm]
+            if hit is not None:
+                return hit
+        else:
+            hit = memo[rm] = _data_value_alternative(at.attr.children, rm)
+            if hit is not None:
+                return hit
+        if id(value) in self.rejected:
+            return None  # an RM rule already reported this value (e.g. a plain-text category): once is enough
         alts = at.attr.children
-        best: CObject | None = None
-        for alt in alts:
-            if isinstance(alt, (ArchetypeSlot, CPrimitiveObject)):
-                continue
-            alt_type = alt.rm_type_name
-            if _base(alt_type) == _base(rm):
-                return alt
-            if best is None and _conforms(rm, alt_type):
-                best = alt
-        if best is not None:
-            return best
         allowed = [a.rm_type_name for a in alts if not isinstance(a, (ArchetypeSlot, CPrimitiveObject))]
         tpath = self.t.path(alts[0]) if alts else _join(ptpath, at.attr.rm_attribute_name)
         if not allowed:
@@ -733,7 +832,14 @@ class _Walker:
         None when it is none of them (VAL001/VAL008 reported). The node to check against is None when the RM
         type is wrong (VAL007: the occurrence counts, the content is not checked against the wrong node).
         """
-        key = item.archetype_node_id
+        key = item.attrs.get("archetype_node_id")
+        if type(key) is str:
+            # the common case, memoised per (node id, RM type): the one candidate of the right type
+            hit = at.keyed_match.get((key, item.rm_type))
+            if hit is not None:
+                return hit
+        else:
+            key = None
         if key is None:
             # not a LOCATABLE (EVENT_CONTEXT, FEEDER_AUDIT, ISM_TRANSITION...): the template's node ids only
             # name its constraints, so the RM type decides (ISM transitions: the careflow step)
@@ -741,13 +847,19 @@ class _Walker:
             if not cands:
                 return self.no_match(item, key, at, ptpath, term, plabel)
         else:
-            cands = at.by_key.get(key)
-            if not cands:
-                cands = [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)] if at.unkeyed else None
-            if not cands:
-                return self.no_match(item, key, at, ptpath, term, plabel)
-
-        typed = [c for c in cands if _conforms(item.rm_type, c.rm_type_name)]
+            memo = at.typed.get((key, item.rm_type))
+            if memo is not None:
+                cands, typed = memo
+            else:
+                cands = at.by_key.get(key)
+                if not cands:
+                    cands = [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)] if at.unkeyed else None
+                if not cands:
+                    return self.no_match(item, key, at, ptpath, term, plabel)
+                typed = [c for c in cands if _conforms(item.rm_type, c.rm_type_name)]
+                at.typed[(key, item.rm_type)] = (cands, typed)
+        if key is None:
+            typed = [c for c in cands if _conforms(item.rm_type, c.rm_type_name)]
         if not typed:
             cons = cands[0]
             allowed = " or ".join(dict.fromkeys(c.rm_type_name for c in cands))
@@ -757,7 +869,7 @@ class _Walker:
             return cons, None, False, True
         counted = True
         if len(typed) > 1:
-            typed, counted = self.pick_by_name(item, typed)
+            typed, counted = self.pick_by_name(item, typed, at if key is not None else None)
             if len(typed) > 1 and found is not None:
                 # the same node id and name fits several: fill them in template order
                 for c in typed:
@@ -769,7 +881,12 @@ class _Walker:
         target: CObject | None = cons
         if isinstance(cons, ArchetypeInternalRef):
             target = self.t.resolve(cons)
-        return cons, target, False, counted
+        result = (cons, target, False, counted)
+        if key is not None and len(cands) == 1 and counted:
+            # one candidate for this node id, of the right type: the answer never depends on the item's name
+            # or on how many were found before, so it is kept
+            at.keyed_match[(key, item.rm_type)] = result
+        return result
 
     def match_unlocatable(self, item: RMObject, at: _AttrTable) -> list[CObject]:
         """Constraint children an object without archetype_node_id may be: by RM type; ISM_TRANSITION by step."""
@@ -786,13 +903,33 @@ class _Walker:
         fitting = [c for c in typed if state in _state_codes(c)]
         return fitting or typed
 
-    def pick_by_name(self, item: RMObject, cands: list[CObject]) -> tuple[list[CObject], bool]:
+    def pick_by_name(
+        self, item: RMObject, cands: list[CObject], at: _AttrTable | None = None
+    ) -> tuple[list[CObject], bool]:
         """Same-id siblings told apart by their name constraints; unnamed siblings take any name.
 
         The flag is False when no sibling's name fits: the item is checked against the first (VAL014) but does not
-        count as an occurrence of any of them (which one it was meant to be cannot be told).
+        count as an occurrence of any of them (which one it was meant to be cannot be told). With ``at`` (whose
+        ``typed`` memo keeps ``cands`` alive) the answer is memoised by the name's text and code, all it depends on.
         """
         name = item.attrs.get("name")
+        key: tuple[int, Any, Any] | None = None
+        if at is not None:
+            text = name.attrs.get("value") if isinstance(name, RMObject) else None
+            coded = _code_of(name)
+            has_code = isinstance(name, RMObject) and name.attrs.get("defining_code") is not None
+            term_id = _text_of(name.attrs.get("defining_code"), "terminology_id") if coded is not None else None
+            if (text is None or type(text) is str) and has_code == (coded is not None):
+                key = (id(cands), text, (coded, term_id) if coded is not None else None)
+                hit = at.by_name.get(key)
+                if hit is not None:
+                    return hit
+        result = self._pick_by_name(name, cands)
+        if key is not None and at is not None:
+            at.by_name[key] = result
+        return result
+
+    def _pick_by_name(self, name: Any, cands: list[CObject]) -> tuple[list[CObject], bool]:
         named: list[CObject] = []
         open_: list[CObject] = []
         for c in cands:
