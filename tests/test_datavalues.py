@@ -740,3 +740,49 @@ def test_corpus_intrinsic_checks_do_not_crash(shared: Path) -> None:
         if not found <= known:
             unexpected[name] = found - known
     assert not unexpected, f"intrinsic findings not reviewed yet: {unexpected}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the fast paths (common, valid values accepted without building anything) decide exactly as the full checks:
+# values at each boundary of a fast path
+
+
+@pytest.mark.parametrize(
+    "constraint, value, expected",
+    [
+        (None, obj("DV_TEXT", value="x"), []),
+        (None, obj("DV_TEXT", value=" \t"), ["VAL126"]),
+        (None, obj("DV_TEXT", value=""), ["VAL126"]),
+        (POSITION, coded("Sitting", "at1001"), []),
+        (POSITION, coded(" Sitting  ", "at1001"), []),  # white space normalised
+        (POSITION, coded("Sitting", "at9999"), ["VAL106"]),
+        (POSITION, coded("Sitting", "at1001", "local(1.0)"), []),  # the terminology's version does not matter
+        (POSITION, coded("  ", "at1001"), ["VAL126", "VAL108"]),
+        (None, coded("Sitting", "at1001", "SNOMED-CT"), []),
+        (None, coded("nonsense", "999999", "openehr"), []),  # unknown openEHR code, no constraint: RM rules' call
+        (complex_("DV_CODED_TEXT", defining_code=CCodePhrase("CODE_PHRASE", terminology_id="openehr")),
+         coded("nonsense", "999999", "openehr"), ["VAL122"]),
+        (ConstraintRef("CODE_PHRASE", reference="ac0001"), coded("Anything", "C1", "ICD10"), []),
+        (None, obj("DV_CODED_TEXT", value="x", defining_code=obj("CODE_PHRASE", terminology_id="local", code_string="at1001")), ["VAL108"]),
+        (BP, qty(1000.0, "mm[Hg]"), []),
+        (BP, qty(1000.5, "mm[Hg]"), ["VAL102", "VAL103"]),
+        (BP, qty(120.5, "mm[Hg]"), ["VAL103"]),  # precision 0
+        (BP, qty(120, "mm[Hg]", precision=0), []),
+        (BP, qty(True, "mm[Hg]"), ["VAL123"]),
+        (BP, qty(float("inf"), "mm[Hg]"), ["VAL123"]),
+        (BP, qty(120, "cm"), ["VAL101"]),
+        (None, qty(120, "cm", normal_range=obj("DV_INTERVAL", lower=qty(1, "cm"), upper=qty(0, "cm"))), ["VAL125"]),
+        (None, count(3), []),
+        (None, count(3.0), []),
+        (None, count(3.5), ["VAL123"]),
+        (None, count(True), ["VAL123"]),
+        (None, obj("DV_DATE_TIME", value="2024-01-01T10:00:00Z"), []),
+        (None, obj("DV_DATE_TIME", value="2024-01-01T10:00:00+0100"), ["VAL112"]),  # mixed basic/extended
+        (None, obj("DV_DATE_TIME", value=20240101), ["VAL123"]),
+        (None, cp("ISO_639-1", "en"), []),
+        (None, cp("ISO_639-1", ""), ["VAL123"]),
+        (None, obj("CODE_PHRASE", terminology_id="ISO_639-1", code_string="en"), []),  # a plain-string id
+    ],
+)
+def test_fast_paths_decide_as_the_full_checks(constraint: Any, value: RMObject, expected: list[str]) -> None:
+    assert codes(constraint, value) == expected

@@ -54,6 +54,14 @@ def compile_cmd(source: str, archetype_dirs: tuple[str, ...], output: str | None
     if result.template is None or result.errors:
         sys.exit(EXIT_INVALID)
     data = write_opt(result.template)
+    # the compiled template is checked like any OPT (RM types and attributes, terms): never write a broken one
+    from openehr_kit.opt.checks import check_opt
+
+    problems = [i for i in check_opt(data) if i.severity is Severity.ERROR]
+    for issue in problems:
+        click.echo(f"{source}: compiled template: {issue.code} {issue.message}", err=True)
+    if problems:
+        sys.exit(EXIT_INVALID)
     if output:
         atomic_write_bytes(output, data)
         click.echo(f"wrote {output}", err=True)
