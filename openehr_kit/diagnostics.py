@@ -12,6 +12,7 @@ Codes are a family prefix and three digits (``ADL101``). A family groups codes b
 * ``TPL`` template compilation (Ocean ``.oet`` sources and archetypes to OPT)
 * ``MAP`` registry mappings (the mapping file, its check against a template and format, applying it)
 * ``EXP`` registry exports (format definitions, message checks, writing messages)
+* ``LNT`` lint rules over archetypes, templates and mappings that no other layer checks
 
 Other layers (validation, mapping, lint) add their families here too, never elsewhere.
 """
@@ -53,6 +54,7 @@ FAMILIES: dict[str, str] = {
     "FLT": "FLAT (simSDT) and STRUCTURED compositions keyed by web template ids",
     "MAP": "registry mappings (MAP0xx the mapping file and its check, MAP1xx applying a mapping)",
     "EXP": "registry exports (format definitions, message checks, writing messages)",
+    "DFG": "datafangst: automated delivery (DFG0xx configuration and run, DFG1xx one composition)",
 }
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -224,6 +226,46 @@ REGISTRY: dict[str, CodeInfo] = {
         CodeInfo("EXP010", _E, "No template is available for the mapping's template id."),
         CodeInfo("EXP011", _E, "The message kind is not supported by the format (e.g. annulment)."),
         CodeInfo("EXP012", _E, "The serialised message fails the format's schema (an internal error; please report it)."),
+        # datafangst (automated delivery): configuration and the run
+        CodeInfo("DFG001", _E, "The datafangst configuration file cannot be read or is not YAML."),
+        CodeInfo("DFG002", _E, "The datafangst configuration does not fit its schema."),
+        CodeInfo("DFG003", _E, "A file or folder the configuration names is missing or cannot be used."),
+        CodeInfo("DFG004", _E, "A mapping cannot be used (it fails to load or its check), or its registry has no basis."),
+        CodeInfo("DFG005", _E, "The identity source (CSV) is malformed or holds an invalid national id."),
+        CodeInfo("DFG006", _E, "The reservation/consent source is malformed."),
+        CodeInfo("DFG007", _E, "The ledger database cannot be opened or is not a datafangst ledger."),
+        CodeInfo("DFG008", _E, "The outbox cannot be written (read-only, full, or missing): the run stops."),
+        CodeInfo("DFG009", _E, "Another datafangst run holds the ledger's lock."),
+        # datafangst: one composition (each of these quarantines it, or notes it, and the run goes on)
+        CodeInfo("DFG101", _E, "The composition (or NDJSON line) cannot be read."),
+        CodeInfo("DFG102", _E, "No configured template has the composition's template id."),
+        CodeInfo("DFG103", _E, "The composition has no uid (object version id), so its versions cannot be tracked."),
+        CodeInfo("DFG104", _E, "The composition is not valid against its template."),
+        CodeInfo("DFG105", _E, "Mapping or rendering the composition's registry message failed."),
+        CodeInfo("DFG106", _E, "The identity source has no national id for the composition's patient."),
+        CodeInfo("DFG107", _I, "A composition version older than one already processed was skipped."),
+        CodeInfo("DFG108", _W, "A message should be annulled but its format cannot express an annulment."),
+        CodeInfo("DFG109", _W, "A composition version was seen again with different content; it was not re-sent."),
+        # lint: the linter itself
+        CodeInfo("LNT001", _E, "A lint rule failed on this file (an internal error; please report it)."),
+        CodeInfo("LNT002", _W, "A suppression comment names a code that is not registered."),
+        # lint: modelling rules (see docs/lint-rules.md)
+        CodeInfo("LNT101", _W, "A language is declared as a translation but has no term definitions, or the reverse."),
+        CodeInfo("LNT102", _E, "A term or constraint binding names a code that the ontology does not define."),
+        CodeInfo("LNT110", _W, "A required language (lint configuration) is missing from the archetype or template."),
+        CodeInfo("LNT111", _W, "Codes have no term definition in a required language (translation incomplete)."),
+        CodeInfo("LNT120", _W, "A slot's include pattern matches no archetype in the linted set."),
+        CodeInfo("LNT130", _W, "The parent of a specialised archetype is not in the linted set."),
+        CodeInfo("LNT131", _E, "A code is specialised deeper than the archetype itself is specialised."),
+        CodeInfo("LNT132", _E, "A specialised archetype's id does not extend its parent's id (concept or RM type)."),
+        CodeInfo("LNT140", _E, "A SNOMED CT id is malformed or fails its Verhoeff check digit."),
+        CodeInfo("LNT141", _E, "An ICD-10 code is malformed."),
+        CodeInfo("LNT142", _E, "An ICD-O-3 code is malformed (morphology dddd/d, topography Cdd.d)."),
+        CodeInfo("LNT143", _E, "An NCSP procedure code is malformed."),
+        CodeInfo("LNT150", _W, "Sibling nodes carry the same text, so users and paths by name cannot tell them apart."),
+        CodeInfo("LNT160", _W, "A code is defined in the ontology but used nowhere in the archetype."),
+        CodeInfo("LNT170", _E, "Occurrences, existence or cardinality in an archetype lie outside what the RM allows."),
+        CodeInfo("LNT180", _E, "The compiled OPT beside a template source is stale (differs from a fresh compile)."),
         # reading compositions (canonical JSON / XML)
         CodeInfo("RMR001", _E, "The composition is not well-formed JSON."),
         CodeInfo("RMR002", _E, "Unknown reference model type in _type or xsi:type."),

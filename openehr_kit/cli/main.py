@@ -10,6 +10,8 @@ from openehr_kit import __version__
 from openehr_kit.cli.archetype_cmd import archetype
 from openehr_kit.cli.common import EXIT_USAGE
 from openehr_kit.cli.example_cmd import example
+from openehr_kit.cli.export_cmd import export
+from openehr_kit.cli.mapping_cmd import mapping
 from openehr_kit.cli.template_cmd import template, webtemplate
 from openehr_kit.cli.validate_cmd import validate
 
@@ -28,6 +30,8 @@ cli.add_command(template)
 cli.add_command(webtemplate)
 cli.add_command(example)
 cli.add_command(validate)
+cli.add_command(mapping)
+cli.add_command(export)
 
 
 def main() -> None:

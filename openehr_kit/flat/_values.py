@@ -411,8 +411,11 @@ def read_coded(x: Ctx, fn: FNode, loc: str, default_terminology: str | None = No
             # a plain value that is not one of the codes: the text of a term the form picked by label
             match = [c for c in spec.labels if plain in spec.labels[c].values()]
             code, value = (match[0], plain) if match else (plain, None)
-        else:
+        elif (spec is not None and spec.labels) or (default_terminology == "openehr" and plain.isdigit()):
             code = plain
+        elif value is None:
+            # free text in a coded slot without a code list: a DV_TEXT (the validator says whether that is allowed)
+            return _with_text_extras(x, fn, dv_text(plain, loc), loc)
     terminology = x.text(fn, "terminology")
     preferred = x.text(fn, "preferred_term")
     if code is None:
@@ -479,7 +482,7 @@ def write_coded(obj: RMObject, prefix: str, out: dict[str, Any], *, other: bool 
         if other:
             out[f"{prefix}|other"] = obj.attrs.get("value")
         else:
-            out[f"{prefix}|value"] = obj.attrs.get("value")
+            out[prefix] = obj.attrs.get("value")
         write_text_extras(obj, prefix, out)
         return
     terminology, code = _code(obj.attrs.get("defining_code"))
@@ -835,7 +838,7 @@ def write_dv(obj: Any, prefix: str, out: dict[str, Any], spec: Spec | None = Non
             if attr in a:
                 out[f"{prefix}|{attr}"] = a[attr]
     elif base == "DV_IDENTIFIER":
-        write_identifier(obj, prefix, out)
+        write_identifier(obj, prefix, out, plain_id=True)
     elif base == "DV_PARSABLE":
         out[prefix] = a.get("value")
         if "formalism" in a:
@@ -862,17 +865,11 @@ def write_dv(obj: Any, prefix: str, out: dict[str, Any], spec: Spec | None = Non
 
 
 def _write_flags(obj: RMObject, prefix: str, out: dict[str, Any]) -> None:
-    """Interval flags, written where they are not what the bounds imply (EHRbase writes them that way)."""
-    for bound in ("lower", "upper"):
-        present = isinstance(obj.attrs.get(bound), RMObject)
-        inc = obj.attrs.get(f"{bound}_included")
-        unb = obj.attrs.get(f"{bound}_unbounded")
-        if inc is not None and inc != present:
-            out[f"{prefix}|{bound}_included"] = inc
-        if unb is not None and unb == present:
-            out[f"{prefix}|{bound}_unbounded"] = unb
-        elif unb and not present:
-            out[f"{prefix}|{bound}_unbounded"] = unb
+    """Interval flags, all four where the interval has them (as EHRbase writes DV_INTERVAL)."""
+    for flag in ("lower_included", "upper_included", "lower_unbounded", "upper_unbounded"):
+        value = obj.attrs.get(flag)
+        if value is not None:
+            out[f"{prefix}|{flag}"] = value
 
 
 def _write_ordered(obj: RMObject, prefix: str, out: dict[str, Any], spec: Spec | None) -> None:

@@ -209,7 +209,7 @@ class _Writer:
         if isinstance(uid, RMObject):
             out[f"{prefix}/_uid"] = uid.attrs.get("value")
         name = a.get("name")
-        if isinstance(name, RMObject) and spec.parent is not None:
+        if isinstance(name, RMObject):
             default = spec.local_name(self.lang)
             coded = isinstance(name.attrs.get("defining_code"), RMObject)
             expected_code = spec.name_code[1] if spec.name_code else None

@@ -307,6 +307,8 @@ class _Reader:
                 self._fill(obj, spec, fn, loc)
                 if spec.kind == CHOICE and "value" not in obj.attrs and "null_flavour" not in obj.attrs:
                     return  # nothing readable was given (the keys are reported)
+                if not any(k in self.c.used for k in fn.keys()):
+                    return  # every key below was wrong (and reported): no empty shell in the composition
             else:
                 self._fill(obj, _NO_CHILDREN(spec), fn, loc)
             self._put(holder, ostep, obj, loc)
@@ -598,7 +600,7 @@ class _Reader:
         if pid is None:
             return None
         oid = V.mk("GENERIC_ID", loc, value=str(pid), scheme=scheme) if scheme else V.mk("HIER_OBJECT_ID", loc, value=str(pid))
-        return V.mk("PARTY_REF", loc, id=oid, namespace=namespace or "DEMOGRAPHIC", type="PERSON")
+        return V.mk("PARTY_REF", loc, id=oid, namespace=namespace or "DEMOGRAPHIC", type="PARTY")
 
     def _ctx_composer(self, loc: str) -> RMObject | None:
         ctx = self.ctx

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -313,6 +313,8 @@ class _Scope:
     root: RMObject
     entry: Any
     paired: dict[str, Any]
+    #: source path -> values found; fields and conditions often read the same node
+    memo: dict[str, list["Found"]] = field(default_factory=dict)
 
     def start(self, path: str) -> tuple[list[Any], str]:
         if path.startswith("/"):
@@ -327,8 +329,11 @@ class _Scope:
 def _source_values(fm: FieldMap | Condition, scope: _Scope) -> list[Found]:
     if not fm.source:
         return []
-    start, rel = scope.start(fm.source)
-    return found_values(select(start, rel) if rel else start)
+    hit = scope.memo.get(fm.source)
+    if hit is None:
+        start, rel = scope.start(fm.source)
+        hit = scope.memo[fm.source] = found_values(select(start, rel) if rel else start)
+    return hit
 
 
 def _present(f: Found) -> bool:

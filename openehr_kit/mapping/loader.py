@@ -95,7 +95,12 @@ def load_mapping_text(text: str, *, source: str | None = None) -> tuple[Mapping 
     errors = sorted(_validator().iter_errors(data), key=lambda e: (marked.pos(tuple(e.absolute_path)).line or 0))
     for err in errors:
         path = tuple(err.absolute_path)
-        pos = marked.pos(path)
+        pos = marked.marks.get(path + ("<key>",)) or marked.pos(path)  # the key's line reads best
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in allowed]
+            if extra:  # point at the unknown key itself
+                pos = marked.marks.get(path + (extra[0], "<key>"), pos)
         where = "/".join(str(p) for p in path) or "(top level)"
         issues.append(Issue("MAP002", f"{where}: {_explain(err)}", file=source, line=pos.line, column=pos.column))
     if issues:

@@ -144,7 +144,8 @@ def read_national_id_map(path: str | Path) -> dict[str, IdentityRow]:
 
 
 def identity_for(ids: dict[str, IdentityRow], path: Path, comp: RMObject | None) -> IdentityRow | None:
-    for key in (str(path), path.name, path.stem, composition_uid(comp) if comp is not None else None):
+    plain = path.name.replace(".flat.json", ".json")  # a FLAT file shares its canonical twin's row
+    for key in (str(path), path.name, plain, path.stem, composition_uid(comp) if comp is not None else None):
         if key and key in ids:
             return ids[key]
     uid = composition_uid(comp) if comp is not None else None

@@ -23,8 +23,12 @@ Term texts of DV_CODED_TEXT (VAL108):
 Texts are compared after trimming and collapsing runs of white space, so a trailing blank in a template term
 does not fail a composition. Messages name codes together with their texts for a clinical reader.
 
-Performance: dispatch is one dict lookup on the RM type; ``Where`` objects for attributes are built only when an
-issue is reported (``_at``); messages are built only when reporting.
+Performance: dispatch is one dict lookup on the RM type (the effective constraint per template node and type is
+decided once); ``Where`` objects for attributes are built only when an issue is reported (``_at``); messages are
+built only when reporting. The common types (DV_TEXT, DV_CODED_TEXT, CODE_PHRASE, DV_QUANTITY, DV_COUNT,
+DV_DATE_TIME) have a fast path that accepts a well-formed valid value with a few dict look-ups (code lists and
+local term texts precomputed per constraint / terminology); anything else falls through to the full check, which
+decides and reports, so the fast paths can only ever accept what the full check accepts.
 """
 
 from __future__ import annotations

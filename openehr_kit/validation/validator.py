@@ -11,9 +11,16 @@ and the RM, RM types, slots, unknown nodes and attributes, empty data. Below a d
 is also handed to :func:`openehr_kit.validation.rm_rules.check_rm_rules`, and primitive attributes constrained
 outside data values to :func:`openehr_kit.validation.primitives.check_primitive`.
 
-Speed: matching tables (per constraint attribute: node id -> children, slots, name rules) are built once per
-template and cached; paths and labels are looked up from the template's own index, and ``Where`` objects and
-message strings are built only where a checker needs them or an issue is reported.
+One report per problem: RM rules run on an object before the walker reaches its attributes, and return the coded
+values whose code they rejected; the walker then does not report those values again from the template (no VAL013
+for a plain-text category, no VAL106/VAL107/VAL122 for its code, no VAL108 comparing a text with a wrong code).
+
+Speed: matching tables (per constraint attribute: node id -> children, slots, name rules, data-value alternative
+per RM type, single-candidate matches; per node: the attributes whose absence can matter) are built once per
+template and cached; RM facts per type (mandatory attributes, rules, name kind) are one dict hit. No ``Where``,
+path or message is built unless an issue is reported: RM rules get their location as a function, and a data
+value is checked quietly first (a location-less ``Where``) and again with its location only when the quiet run
+found something.
 """
 
 from __future__ import annotations

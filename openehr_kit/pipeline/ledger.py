@@ -1,0 +1,207 @@
+"""The delivery ledger: one SQLite row per (composition uid, composition version, registry message key).
+
+Message rows move ``pending`` -> ``delivered``; rows that never reach the outbox end as ``withheld`` (reservation
+or missing consent), ``unchanged`` (a new composition version whose registry content is the same as the last
+delivered one) or ``not_annullable`` (the format cannot annul). A ``pending`` row carries the exact payload and its
+hash until it is delivered; then the payload is dropped (the ledger keeps hashes and ids, no health data).
+
+The ``compositions`` table notes each (uid, version) handled to the end: ``done``, ``quarantined`` or
+``superseded``, so a re-run skips them without mapping again. ``reservations`` is the optional in-database
+reservation/consent source.
+
+Exactly-once (see docs/datafangst.md): pending row committed -> outbox file written atomically under a name fixed
+by message id and message version -> row marked delivered. :meth:`Ledger.recover` finishes every pending row at
+start: the file is there with the same hash -> delivered; otherwise the stored payload is written again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = "1"
+#: the version a tombstone gets: it sorts after every real version, so a deletion is final
+DELETED_VERSION = 2_000_000_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    uid TEXT NOT NULL,              -- composition object id (without ::system::version)
+    version INTEGER NOT NULL,       -- composition version (DELETED_VERSION for a tombstone)
+    message_key TEXT NOT NULL,      -- registry format key and repeating entry: identifies the message lineage
+    registry TEXT NOT NULL,
+    message_id TEXT NOT NULL,       -- stable across corrections of one message
+    kind TEXT,                      -- N new, M correction, C annulment
+    message_version INTEGER,        -- 0 for N, then 1, 2, ... per delivered correction/annulment
+    status TEXT NOT NULL,           -- pending, delivered, withheld, unchanged, not_annullable
+    content_hash TEXT,              -- sha256 of the payload
+    values_hash TEXT,               -- sha256 of the registry content (to tell a real correction from none)
+    file_name TEXT,
+    payload BLOB,                   -- only while pending
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    PRIMARY KEY (uid, version, message_key)
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages(status);
+CREATE TABLE IF NOT EXISTS compositions (
+    uid TEXT NOT NULL, version INTEGER NOT NULL, status TEXT NOT NULL, content_hash TEXT, reason TEXT,
+    updated_at TEXT NOT NULL, PRIMARY KEY (uid, version)
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    national_id TEXT NOT NULL, registry TEXT NOT NULL, status TEXT NOT NULL, date TEXT NOT NULL
+);
+"""
+
+
+class LedgerError(Exception):
+    pass
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class Lineage:
+    """The delivered history of one message (one message key of one composition)."""
+
+    message_id: str
+    registry: str
+    delivered: int  # how many versions of it reached the outbox
+    last_kind: str | None
+    last_values_hash: str | None
+    last_version: int  # composition version of the last delivered/withheld row
+
+
+class Ledger:
+    """A connection to the ledger database (one per process; SQLite WAL lets workers write in turn)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we open transactions ourselves, so each step's commit point is explicit
+            self.conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives a process crash (kill -9); see docs for power loss
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=60000")
+            self.conn.executescript(_SCHEMA)
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise LedgerError(f"ledger schema {row[0]} is not the supported {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{exc}") from None
+        except OSError as exc:
+            raise LedgerError(exc.strerror or str(exc)) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- compositions ---------------------------------------------------------------------------------------------
+
+    def composition_state(self, uid: str) -> dict[int, tuple[str, str | None]]:
+        """version -> (status, content hash) of every handled version of the composition."""
+        return {v: (s, h) for v, s, h in self.conn.execute(
+            "SELECT version, status, content_hash FROM compositions WHERE uid=?", (uid,))}
+
+    def max_message_version(self, uid: str) -> int | None:
+        row = self.conn.execute("SELECT MAX(version) FROM messages WHERE uid=?", (uid,)).fetchone()
+        return row[0] if row else None
+
+    def lineages(self, uid: str, before_version: int) -> dict[str, Lineage]:
+        """Every message key of the composition handled in versions before ``before_version``."""
+        out: dict[str, Lineage] = {}
+        rows = self.conn.execute(
+            "SELECT message_key, registry, message_id, kind, status, values_hash, version FROM messages "
+            "WHERE uid=? AND version<? ORDER BY version", (uid, before_version)).fetchall()
+        for key, registry, mid, kind, status, vhash, version in rows:
+            lin = out.setdefault(key, Lineage(mid, registry, 0, None, None, version))
+            lin.last_version = version
+            if status == "delivered":
+                lin.delivered += 1
+                lin.last_kind = kind
+                lin.last_values_hash = vhash
+        return out
+
+    def message_rows(self, uid: str, version: int) -> dict[str, str]:
+        """message key -> status for one composition version."""
+        return dict(self.conn.execute("SELECT message_key, status FROM messages WHERE uid=? AND version=?",
+                                      (uid, version)))
+
+    # -- the delivery steps ---------------------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            pass
+
+    def add_pending(self, uid: str, version: int, key: str, registry: str, message_id: str, kind: str,
+                    message_version: int, payload: bytes, values_hash: str, file_name: str) -> None:
+        self.conn.execute(
+            "INSERT INTO messages (uid, version, message_key, registry, message_id, kind, message_version, status,"
+            " content_hash, values_hash, file_name, payload, created_at) VALUES (?,?,?,?,?,?,?,'pending',?,?,?,?,?)",
+            (uid, version, key, registry, message_id, kind, message_version, sha256(payload), values_hash,
+             file_name, payload, now()))
+
+    def add_final(self, uid: str, version: int, key: str, registry: str, message_id: str, status: str,
+                  kind: str | None = None, values_hash: str | None = None) -> None:
+        """A row that never goes to the outbox (withheld, unchanged, not_annullable)."""
+        self.conn.execute(
+            "INSERT INTO messages (uid, version, message_key, registry, message_id, kind, status, values_hash,"
+            " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (uid, version, key, registry, message_id, kind, status, values_hash, now()))
+
+    def mark_delivered(self, uid: str, version: int, key: str) -> None:
+        self.conn.execute("UPDATE messages SET status='delivered', payload=NULL, delivered_at=? "
+                          "WHERE uid=? AND version=? AND message_key=? AND status='pending'",
+                          (now(), uid, version, key))
+
+    def drop_pending(self, uid: str, version: int, key: str) -> None:
+        """Forget a pending row whose file could not be written (so no entry claims an undelivered message)."""
+        self.conn.execute("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='pending'",
+                          (uid, version, key))
+
+    def set_composition(self, uid: str, version: int, status: str, content_hash: str | None,
+                        reason: str | None = None) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO compositions VALUES (?,?,?,?,?,?)",
+                          (uid, version, status, content_hash, reason, now()))
+
+    def pending(self) -> list[tuple[str, int, str, str, str, bytes]]:
+        """(uid, version, key, file name, hash, payload) of every pending row."""
+        return self.conn.execute("SELECT uid, version, message_key, file_name, content_hash, payload FROM messages "
+                                 "WHERE status='pending'").fetchall()
+
+    # -- reporting ------------------------------------------------------------------------------------------------
+
+    def status_summary(self) -> dict[str, object]:
+        """Counts for ``datafangst status`` (no identifiers: registries, kinds and statuses only)."""
+        by: dict[str, dict[str, int]] = {}
+        for registry, kind, status, n in self.conn.execute(
+                "SELECT registry, COALESCE(kind,''), status, COUNT(*) FROM messages GROUP BY 1,2,3"):
+            d = by.setdefault(registry, {})
+            label = {"N": "new", "M": "corrections", "C": "annulments"}.get(kind, "") if status == "delivered" \
+                else status
+            d[label or status] = d.get(label or status, 0) + n
+        comps = dict(self.conn.execute("SELECT status, COUNT(*) FROM compositions GROUP BY status").fetchall())
+        last = self.conn.execute("SELECT MAX(delivered_at) FROM messages").fetchone()[0]
+        return {"ledger": str(self.path), "registries": by, "compositions": comps, "last_delivery": last}
+
+
+__all__ = ["DELETED_VERSION", "Ledger", "LedgerError", "Lineage", "SCHEMA_VERSION", "now", "sha256"]
