@@ -55,6 +55,7 @@ FAMILIES: dict[str, str] = {
     "MAP": "registry mappings (MAP0xx the mapping file and its check, MAP1xx applying a mapping)",
     "EXP": "registry exports (format definitions, message checks, writing messages)",
     "DFG": "datafangst: automated delivery (DFG0xx configuration and run, DFG1xx one composition)",
+    "LNT": "lint (LNT0xx the linter itself, LNT1xx modelling rules over archetypes, templates and mappings)",
 }
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO

@@ -47,36 +47,11 @@ ALL_OPTS = sorted(
 
 #: Known validator defects (openehr_kit/validation/validator.py): a correct composition of these templates is
 #: rejected. Reported to the validator's owner; the tests pass once fixed (xfail is not strict).
-VALIDATOR_BUGS: dict[tuple[str, str], str] = {
-    ("ehrbase-openEHR_SDK/operationaltemplate/ips.v0.opt", "minimal"):
-        "VAL005 for ISM_TRANSITION.name: the template constrains an attribute the RM type does not have",
-    ("ehrbase-openEHR_SDK/operationaltemplate/ips.v0.opt", "maximal"):
-        "VAL005 for ISM_TRANSITION.name: the template constrains an attribute the RM type does not have",
-    ("ehrbase-openEHR_SDK/operationaltemplate/minimal_action2.opt", "maximal"):
-        "VAL005 for DV_PROPORTION.is_integral, a computed RM function that is never serialised",
-    ("ehrbase-openEHR_SDK/operationaltemplate/Testing_Template_N.opt", "maximal"):
-        "VAL005 for DV_PROPORTION.is_integral, a computed RM function that is never serialised",
-    ("ehrbase-ehrbase/knowledge/operational_templates/action test.opt", "maximal"):
-        "VAL001 for an ISM_TRANSITION with careflow_step when the template's ISM_TRANSITION alternatives "
-        "have no node id (match_unlocatable compares the careflow code with node_id None)",
-}
+VALIDATOR_BUGS: dict[tuple[str, str], str] = {}
 
 #: templates where the validator rejects some random compositions (same defects as above, plus
 #: several same-type value alternatives of which only the first is checked)
-PROPERTY_VALIDATOR_BUGS: dict[str, str] = {
-    "ehrbase-openEHR_SDK/operationaltemplate/ips.v0.opt": VALIDATOR_BUGS[
-        ("ehrbase-openEHR_SDK/operationaltemplate/ips.v0.opt", "minimal")],
-    "ehrbase-openEHR_SDK/operationaltemplate/minimal_action2.opt": VALIDATOR_BUGS[
-        ("ehrbase-openEHR_SDK/operationaltemplate/minimal_action2.opt", "maximal")],
-    "ehrbase-openEHR_SDK/operationaltemplate/Testing_Template_N.opt": VALIDATOR_BUGS[
-        ("ehrbase-openEHR_SDK/operationaltemplate/Testing_Template_N.opt", "maximal")],
-    "ehrbase-ehrbase/knowledge/operational_templates/action test.opt": VALIDATOR_BUGS[
-        ("ehrbase-ehrbase/knowledge/operational_templates/action test.opt", "maximal")],
-    "ehrbase-ehrbase/knowledge/operational_templates/COLNEC Medication.opt":
-        "VAL101 for a unit of the second of three DV_QUANTITY alternatives (match_data_value checks the first only)",
-    "openFHIR-openfhir/news2/NEWS2 Encounter Parent.opt":
-        "VAL110 for ordinal 3|at0064 (datavalues._ordinal_like matches the first item with value 3, at0021, only)",
-}
+PROPERTY_VALIDATOR_BUGS: dict[str, str] = {}
 
 #: a spread of templates for the hypothesis properties (all entry types, intervals, durations, slots, names)
 SAMPLE = [

@@ -564,3 +564,136 @@ def test_rules_are_dispatched_by_the_public_rule_types(monkeypatch: pytest.Monke
     assert seen and set(seen) <= rm_rules.RULE_TYPES
     assert {"COMPOSITION", "EVENT_CONTEXT", "OBSERVATION", "HISTORY", "ELEMENT"} <= set(seen)
     assert not hasattr(V, "_RULE_TYPES")  # the walker uses rm_rules.RULE_TYPES, not the private table
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ISM transitions, attributes no data can carry, several data-value alternatives of one type
+
+ACTION_ID = "openEHR-EHR-ACTION.medication.v1"
+ACTION_TERMS = Terminology("en", term_definitions={"en": {
+    "at0000": {"text": "Medication"}, "at0001": {"text": "Planned"}, "at0002": {"text": "Given"},
+    "at0003": {"text": "Tree"},
+}})
+
+
+def ism_alternative(state: str, step: str | None, node_id: str | None = None,
+                    extra: list[CAttribute] | None = None) -> CComplexObject:
+    """An ISM_TRANSITION alternative: its current_state code and (optionally) careflow step, as OPTs give them."""
+    def coded_attr(name: str, terminology: str, code: str, existence: tuple[int, int]) -> CAttribute:
+        return attr(name, [CComplexObject("DV_CODED_TEXT", None, occ(1, 1), [
+            attr("defining_code", [CCodePhrase("CODE_PHRASE", None, occ(1, 1), terminology_id=terminology,
+                                               code_list=[code])], existence=(1, 1))])], existence=existence)
+    attrs = [coded_attr("current_state", "openehr", state, (1, 1))]
+    if step is not None:
+        attrs.append(coded_attr("careflow_step", "local", step, (0, 1)))
+    return CComplexObject("ISM_TRANSITION", node_id, occ(1, 1), attrs + (extra or []))
+
+
+def action_template(alternatives: list[CObject]) -> OperationalTemplate:
+    """TEMPLATE whose composition may also hold a medication ACTION with these ISM_TRANSITION alternatives."""
+    t = build_template()
+    action = CArchetypeRoot("ACTION", "at0000", occ(0, 1), [
+        attr("ism_transition", alternatives, existence=(1, 1)),
+        attr("description", [CComplexObject("ITEM_TREE", "at0003", occ(1, 1), any_allowed=True)], existence=(1, 1)),
+    ], archetype_id=ACTION_ID, terminology=ACTION_TERMS)
+    t.definition.attributes[0].children.append(action)
+    return t
+
+
+def action(state: tuple[str, str], step: tuple[str, str] | None) -> dict[str, Any]:
+    ism: dict[str, Any] = {"_type": "ISM_TRANSITION", "current_state": coded(state[1], state[0], "openehr")}
+    if step is not None:
+        ism["careflow_step"] = coded(step[1], step[0])
+    return {
+        "_type": "ACTION", "archetype_node_id": ACTION_ID, "name": dv_text("Medication"),
+        "archetype_details": archetyped(ACTION_ID),
+        "language": code_phrase("ISO_639-1", "en"), "encoding": code_phrase("IANA_character-sets", "UTF-8"),
+        "subject": {"_type": "PARTY_SELF"}, "time": {"_type": "DV_DATE_TIME", "value": "2024-01-01T10:00:00Z"},
+        "ism_transition": ism,
+        "description": {"_type": "ITEM_TREE", "archetype_node_id": "at0003", "name": dv_text("Tree"), "items": []},
+    }
+
+
+def with_action(state: tuple[str, str], step: tuple[str, str] | None) -> dict[str, Any]:
+    comp = composition()
+    comp["content"].append(action(state, step))
+    return comp
+
+
+PLANNED, COMPLETED = ("526", "planned"), ("532", "completed")
+
+
+def test_ism_transitions_without_node_ids_are_matched_by_careflow_step() -> None:
+    # action test.opt: the ISM_TRANSITION alternatives have no node id, only careflow_step code lists
+    t = action_template([ism_alternative("526", "at0001"), ism_alternative("532", "at0002")])
+    assert run(with_action(PLANNED, ("at0001", "Planned")), t) == []
+    assert run(with_action(COMPLETED, ("at0002", "Given")), t) == []
+    # the step picks the alternative, whose current_state constraint then applies
+    issue = only(with_action(COMPLETED, ("at0001", "Planned")), "VAL106", t)
+    assert issue.instance_path == "/content/1/ism_transition/current_state/defining_code/code_string"
+    # a step no alternative lists is not defined here
+    issue = only(with_action(PLANNED, ("at0009", "Other")), "VAL001", t)
+    assert issue.instance_path == "/content/1/ism_transition"
+    # no careflow step given: the current state tells them apart
+    assert run(with_action(COMPLETED, None), t) == []
+
+
+def test_ism_transitions_with_node_ids_and_without_careflow_constraint() -> None:
+    # the usual archetype form: node id = careflow step
+    t = action_template([ism_alternative("526", "at0001", "at0001"), ism_alternative("532", "at0002", "at0002")])
+    assert run(with_action(COMPLETED, ("at0002", "Given")), t) == []
+    only(with_action(PLANNED, ("at0009", "Other")), "VAL001", t)
+    # no careflow constraint and no node id: any step matches (the current state still applies)
+    t = action_template([ism_alternative("526", None), ism_alternative("532", None)])
+    assert run(with_action(COMPLETED, ("at0002", "Given")), t) == []
+    assert run(with_action(PLANNED, ("at0001", "Planned")), t) == []
+
+
+def test_template_constraint_on_an_attribute_the_rm_type_lacks_is_no_data_error() -> None:
+    # ips.v0.opt constrains ISM_TRANSITION.name (existence 1..1); ISM_TRANSITION is not LOCATABLE and has no name
+    ism_name = attr("name", [CComplexObject("DV_TEXT", None, occ(1, 1), any_allowed=True)], existence=(1, 1))
+    t = action_template([ism_alternative("526", "at0001", "at0001", extra=[ism_name])])
+    assert run(with_action(PLANNED, ("at0001", "Planned")), t) == []
+    # an RM attribute the template makes mandatory is still required
+    ism_reason = attr("reason", [CComplexObject("DV_TEXT", None, occ(1, 1), any_allowed=True)], existence=(1, 1))
+    t = action_template([ism_alternative("526", "at0001", "at0001", extra=[ism_reason])])
+    issue = only(with_action(PLANNED, ("at0001", "Planned")), "VAL005", t)
+    assert issue.template_path == f"/content[{ACTION_ID}]/ism_transition[at0001]/reason"
+
+
+def dose_template() -> OperationalTemplate:
+    """TEMPLATE whose at0007 takes one of three DV_QUANTITY alternatives (COLNEC Medication.opt) or a code."""
+    t = build_template()
+    dose = [
+        CDvQuantity("DV_QUANTITY", None, occ(1, 1), list=[CQuantityItem("mg", Interval(0.0, None)),
+                                                          CQuantityItem("g", Interval(0.0, None))]),
+        CDvQuantity("DV_QUANTITY", None, occ(1, 1), list=[CQuantityItem("[iU]", Interval(0.0, None)),
+                                                          CQuantityItem("m[iU]", Interval(0.0, None))]),
+        CDvQuantity("DV_QUANTITY", None, occ(1, 1), list=[CQuantityItem("mU", Interval(1.0, 12345.0)),
+                                                          CQuantityItem("U", Interval(0.0, None))]),
+    ]
+    tree = t.definition.attributes[0].children[0].attributes[0].children[0].attributes[0].children[0]
+    items_attr = tree.attributes[0].children[0].attributes[0]
+    at0007 = next(c for c in items_attr.children if c.node_id == "at0007")
+    at0007.attributes[0].children[:] = dose
+    return t
+
+
+def test_a_value_valid_under_any_same_type_alternative_is_valid() -> None:
+    t = dose_template()
+
+    def dose(m: float, units: str) -> dict[str, Any]:
+        comp = composition()
+        items(comp).append(el("at0007", "Comment", {"_type": "DV_QUANTITY", "magnitude": m, "units": units}))
+        return comp
+
+    for units in ("mg", "[iU]", "m[iU]", "mU", "U"):
+        assert run(dose(5.0, units), t) == [], units
+    path = f"/content[{BP_ID}]/data[at0001]/events[at0002]/data[at0003]/items[at0007]/value"
+    # valid under none: one issue, against the alternative the unit belongs to (VAL102, not VAL101 of the first)
+    issue = only(dose(20000.0, "mU"), "VAL102", t)
+    assert (issue.template_path, issue.instance_path) == (
+        f"{path}/magnitude", "/content/0/data/events/0/data/items/4/value/magnitude")
+    # a unit none lists: one VAL101
+    issue = only(dose(5.0, "kg"), "VAL101", t)
+    assert issue.template_path == f"{path}/units"

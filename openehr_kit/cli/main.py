@@ -9,8 +9,11 @@ import click
 from openehr_kit import __version__
 from openehr_kit.cli.archetype_cmd import archetype
 from openehr_kit.cli.common import EXIT_USAGE
+from openehr_kit.cli.datafangst_cmd import datafangst
+from openehr_kit.cli.demo_cmd import demo
 from openehr_kit.cli.example_cmd import example
 from openehr_kit.cli.export_cmd import export
+from openehr_kit.cli.lint_cmd import diff, lint
 from openehr_kit.cli.mapping_cmd import mapping
 from openehr_kit.cli.template_cmd import template, webtemplate
 from openehr_kit.cli.validate_cmd import validate
@@ -30,8 +33,12 @@ cli.add_command(template)
 cli.add_command(webtemplate)
 cli.add_command(example)
 cli.add_command(validate)
+cli.add_command(lint)
+cli.add_command(diff)
 cli.add_command(mapping)
 cli.add_command(export)
+cli.add_command(datafangst)
+cli.add_command(demo)
 
 
 def main() -> None:

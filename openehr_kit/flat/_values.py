@@ -838,7 +838,7 @@ def write_dv(obj: Any, prefix: str, out: dict[str, Any], spec: Spec | None = Non
             if attr in a:
                 out[f"{prefix}|{attr}"] = a[attr]
     elif base == "DV_IDENTIFIER":
-        write_identifier(obj, prefix, out, plain_id=True)
+        write_identifier(obj, prefix, out)
     elif base == "DV_PARSABLE":
         out[prefix] = a.get("value")
         if "formalism" in a:

@@ -30,6 +30,7 @@ _EVENT_TYPES = frozenset({"EVENT", "POINT_EVENT", "INTERVAL_EVENT"})
 #: RM attributes coded in the openEHR terminology (a bare ``|code`` means openehr::code)
 _OPENEHR_CODED = frozenset({"category", "setting", "math_function", "current_state", "transition",
                             "null_flavour"})
+_STRUCTURES = frozenset({"ITEM_TREE", "ITEM_LIST", "ITEM_SINGLE", "ITEM_TABLE", "HISTORY"})
 _ELEMENT_SPECIALS = frozenset({"_null_flavour", "_null_reason", "_uid", "_name", "_feeder_audit", "_link"})
 
 #: ``ctx/`` keys EHRbase documents (indices ``:n`` stripped), with what they set
@@ -96,6 +97,8 @@ class _Reader:
         self.lang = index.language
         self.x = V.Ctx(consumer, self.lang)
         self.origins: dict[int, str] = {}
+        #: containers made on the way to a node (parent, attribute, object): pruned when left empty
+        self.made: list[tuple[RMObject, str, RMObject]] = []
         #: id(RM object) -> its constraint object, for defaults the template fixes
         self.cobjs: dict[int, Any] = {}
 
@@ -291,6 +294,7 @@ class _Reader:
                 got = self._new_object(step, None, ploc)
                 self._put(holder, step, got, fn.key)
                 inter[key] = got
+                self.made.append((holder, step.attr, got))
             holder = got
         ostep = spec.steps[spec.owner]
         loc = fn.key
@@ -632,8 +636,22 @@ class _Reader:
             out.append(part)
         return out
 
+    def _prune(self) -> None:
+        """Drop containers made for a node whose value was then not read (innermost first)."""
+        for holder, attr, obj in reversed(self.made):
+            if obj.rm_type in _STRUCTURES and not (obj.attrs.get("items") or obj.attrs.get("rows")
+                                                   or obj.attrs.get("item") or obj.attrs.get("events")):
+                value = holder.attrs.get(attr)
+                if isinstance(value, list):
+                    value[:] = [v for v in value if v is not obj]
+                    if not value:
+                        del holder.attrs[attr]
+                elif value is obj:
+                    del holder.attrs[attr]
+
     def _defaults(self, comp: RMObject) -> None:
         """RM attributes every instance needs, filled where the FLAT left them out."""
+        self._prune()
         for obj in comp.walk():
             t = obj.rm_type
             loc = obj.location

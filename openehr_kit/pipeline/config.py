@@ -12,6 +12,7 @@ Relative paths are relative to the configuration file's folder. Example (documen
     outbox: outbox/
     quarantine: quarantine/
     ledger: datafangst.sqlite
+    fsync: true                           # false: safe against a killed process, not against power loss
     identity: {csv: identities.csv}
     reservations: {csv: reservations.csv} # or {table: ledger}: the ``reservations`` table of the ledger
     registries:
@@ -72,6 +73,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
         },
         "validate": {"type": "boolean"},
+        "fsync": {"type": "boolean"},
     },
 }
 
@@ -106,6 +108,9 @@ class DatafangstConfig:
     reservations_csv: Path | None = None
     reservations_table: bool = False
     validate: bool = True
+    #: fsync files, folders and ledger commits in step order: exactly-once survives power loss and OS crashes,
+    #: not only a killed process. false: survives kill -9 (the page cache outlives the process), much faster.
+    fsync: bool = True
 
 
 def _node_at(root: yaml.Node | None, path: list[Any]) -> yaml.Node | None:
@@ -201,6 +206,7 @@ def load_config(path: str | Path) -> DatafangstConfig:
         templates=[resolve(t, ("templates", i), must_exist=True) for i, t in enumerate(data.get("templates", []))],
         mappings=[resolve(m, ("mappings", i), must_exist=True) for i, m in enumerate(data.get("mappings", []))],
         validate=data.get("validate", True),
+        fsync=data.get("fsync", True),
     )
     res = data.get("reservations")
     if res is not None and "csv" in res:

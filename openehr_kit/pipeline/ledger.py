@@ -1,17 +1,19 @@
 """The delivery ledger: one SQLite row per (composition uid, composition version, registry message key).
 
-Message rows move ``pending`` -> ``delivered``; rows that never reach the outbox end as ``withheld`` (reservation
+Message rows move ``staged`` -> ``delivered``; rows that never reach the outbox end as ``withheld`` (reservation
 or missing consent), ``unchanged`` (a new composition version whose registry content is the same as the last
-delivered one) or ``not_annullable`` (the format cannot annul). A ``pending`` row carries the exact payload and its
-hash until it is delivered; then the payload is dropped (the ledger keeps hashes and ids, no health data).
+delivered one) or ``not_annullable`` (the format cannot annul). The ledger keeps ids and hashes, never payloads,
+national ids or health data.
 
 The ``compositions`` table notes each (uid, version) handled to the end: ``done``, ``quarantined`` or
 ``superseded``, so a re-run skips them without mapping again. ``reservations`` is the optional in-database
 reservation/consent source.
 
-Exactly-once (see docs/datafangst.md): pending row committed -> outbox file written atomically under a name fixed
-by message id and message version -> row marked delivered. :meth:`Ledger.recover` finishes every pending row at
-start: the file is there with the same hash -> delivered; otherwise the stored payload is written again.
+Exactly-once (see docs/datafangst.md): the payload is written atomically into ``outbox/.staging/`` under a name
+fixed by message id and message version -> the row is committed ``staged`` -> the file is renamed into the outbox
+(the delivery: one atomic step that also removes it from staging) -> the row is marked ``delivered``. Recovery
+(:func:`openehr_kit.pipeline.runner.recover`): a staged row whose staging file is still there is renamed now; one
+whose staging file is gone was delivered; a staging file without a staged row is dropped (it was never delivered).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +39,10 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT NOT NULL,       -- stable across corrections of one message
     kind TEXT,                      -- N new, M correction, C annulment
     message_version INTEGER,        -- 0 for N, then 1, 2, ... per delivered correction/annulment
-    status TEXT NOT NULL,           -- pending, delivered, withheld, unchanged, not_annullable
+    status TEXT NOT NULL,           -- staged, delivered, withheld, unchanged, not_annullable
     content_hash TEXT,              -- sha256 of the payload
     values_hash TEXT,               -- sha256 of the registry content (to tell a real correction from none)
     file_name TEXT,
-    payload BLOB,                   -- only while pending
     created_at TEXT NOT NULL,
     delivered_at TEXT,
     PRIMARY KEY (uid, version, message_key)
@@ -83,15 +85,16 @@ class Lineage:
 class Ledger:
     """A connection to the ledger database (one per process; SQLite WAL lets workers write in turn)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we open transactions ourselves, so each step's commit point is explicit
             self.conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a commit survives a process crash (kill -9); see docs for power loss
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit is on disk before the next delivery step (power loss); NORMAL in WAL mode still
+            # survives a killed process, which is all ``fsync: false`` promises
+            self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self.conn.execute("PRAGMA busy_timeout=60000")
             self.conn.executescript(_SCHEMA)
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
@@ -141,7 +144,23 @@ class Ledger:
     # -- the delivery steps ---------------------------------------------------------------------------------------
 
     def begin(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """Take the write lock. Workers hold it for well under a millisecond, so poll briefly instead of
+        SQLite's busy handler, whose sleeps (1, 2, 5, 10... ms) would idle a worker far longer than the wait."""
+        self.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            deadline = time.monotonic() + 60
+            delay = 0.00005
+            while True:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
+        finally:
+            self.conn.execute("PRAGMA busy_timeout=60000")
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -152,13 +171,13 @@ class Ledger:
         except sqlite3.OperationalError:
             pass
 
-    def add_pending(self, uid: str, version: int, key: str, registry: str, message_id: str, kind: str,
-                    message_version: int, payload: bytes, values_hash: str, file_name: str) -> None:
+    def add_staged(self, uid: str, version: int, key: str, registry: str, message_id: str, kind: str,
+                   message_version: int, content_hash: str, values_hash: str, file_name: str) -> None:
         self.conn.execute(
             "INSERT INTO messages (uid, version, message_key, registry, message_id, kind, message_version, status,"
-            " content_hash, values_hash, file_name, payload, created_at) VALUES (?,?,?,?,?,?,?,'pending',?,?,?,?,?)",
-            (uid, version, key, registry, message_id, kind, message_version, sha256(payload), values_hash,
-             file_name, payload, now()))
+            " content_hash, values_hash, file_name, created_at) VALUES (?,?,?,?,?,?,?,'staged',?,?,?,?)",
+            (uid, version, key, registry, message_id, kind, message_version, content_hash, values_hash,
+             file_name, now()))
 
     def add_final(self, uid: str, version: int, key: str, registry: str, message_id: str, status: str,
                   kind: str | None = None, values_hash: str | None = None) -> None:
@@ -169,13 +188,13 @@ class Ledger:
             (uid, version, key, registry, message_id, kind, status, values_hash, now()))
 
     def mark_delivered(self, uid: str, version: int, key: str) -> None:
-        self.conn.execute("UPDATE messages SET status='delivered', payload=NULL, delivered_at=? "
-                          "WHERE uid=? AND version=? AND message_key=? AND status='pending'",
+        self.conn.execute("UPDATE messages SET status='delivered', delivered_at=? "
+                          "WHERE uid=? AND version=? AND message_key=? AND status='staged'",
                           (now(), uid, version, key))
 
-    def drop_pending(self, uid: str, version: int, key: str) -> None:
-        """Forget a pending row whose file could not be written (so no entry claims an undelivered message)."""
-        self.conn.execute("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='pending'",
+    def drop_staged(self, uid: str, version: int, key: str) -> None:
+        """Forget a staged row whose file could not be delivered (so no entry claims an undelivered message)."""
+        self.conn.execute("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='staged'",
                           (uid, version, key))
 
     def set_composition(self, uid: str, version: int, status: str, content_hash: str | None,
@@ -183,10 +202,10 @@ class Ledger:
         self.conn.execute("INSERT OR REPLACE INTO compositions VALUES (?,?,?,?,?,?)",
                           (uid, version, status, content_hash, reason, now()))
 
-    def pending(self) -> list[tuple[str, int, str, str, str, bytes]]:
-        """(uid, version, key, file name, hash, payload) of every pending row."""
-        return self.conn.execute("SELECT uid, version, message_key, file_name, content_hash, payload FROM messages "
-                                 "WHERE status='pending'").fetchall()
+    def staged(self) -> list[tuple[str, int, str, str, str]]:
+        """(uid, version, key, file name, hash) of every staged row."""
+        return self.conn.execute("SELECT uid, version, message_key, file_name, content_hash FROM messages "
+                                 "WHERE status='staged'").fetchall()
 
     # -- reporting ------------------------------------------------------------------------------------------------
 

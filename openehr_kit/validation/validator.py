@@ -38,6 +38,7 @@ from openehr_kit.am.model import (
     CAttribute,
     CCodePhrase,
     CComplexObject,
+    CDvQuantity,
     CObject,
     CPrimitiveObject,
     CString,
@@ -264,8 +265,9 @@ class _AttrTable:
     prim: CPrimitiveObject | None
     #: the attribute has no child constraints: its content is open (RM types only)
     open: bool
-    #: data value RM type -> the alternative it matches (None: none), filled on first use
-    dv_match: dict[str, CObject | None] = field(default_factory=dict)
+    #: data value RM type -> the alternative it matches (None: none; a tuple: several of its type, the value picks
+    #: one, see ``match_data_value``), filled on first use
+    dv_match: dict[str, CObject | tuple[CObject, ...] | None] = field(default_factory=dict)
     #: (node id, RM type) -> (candidates, those of the right type): the same lists each time, for pick_by_name's memo
     typed: dict[tuple[str, str], tuple[list[CObject], list[CObject]]] = field(default_factory=dict)
     #: (id(candidates), name text, name code) -> pick_by_name() result
@@ -274,19 +276,41 @@ class _AttrTable:
     keyed_match: dict[tuple[str, str], tuple[CObject, CObject | None, bool, bool]] = field(default_factory=dict)
 
 
-def _data_value_alternative(alts: list[CObject], rm: str) -> CObject | None:
-    """The data value alternative an ``rm`` value conforms to: the same type first, else the first supertype."""
-    best: CObject | None = None
+def _data_value_alternative(alts: list[CObject], rm: str) -> CObject | tuple[CObject, ...] | None:
+    """The data value alternatives an ``rm`` value conforms to: those of the same type, else those of a supertype.
+
+    One alternative (the common case) is returned as is; several (three DV_QUANTITY alternatives with different
+    units) as a tuple in template order: the value must be valid under at least one of them."""
+    same: list[CObject] = []
+    sup: list[CObject] = []
     b_rm = _base(rm)
     for alt in alts:
         if isinstance(alt, (ArchetypeSlot, CPrimitiveObject)):
             continue
         alt_type = alt.rm_type_name
         if _base(alt_type) == b_rm:
-            return alt
-        if best is None and _conforms(rm, alt_type):
-            best = alt
-    return best
+            same.append(alt)
+        elif not same and _conforms(rm, alt_type):
+            sup.append(alt)
+    found = same or sup
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else tuple(found)
+
+
+def _affinity(alt: CObject, value: RMObject) -> bool:
+    """Whether ``alt`` is the alternative ``value`` was evidently meant for, among several of its type: the one that
+    lists its units (DV_QUANTITY) or its code (coded text). Decides which alternative a value none accepts is
+    reported against."""
+    if isinstance(alt, CDvQuantity):
+        units = value.attrs.get("units")
+        return type(units) is str and alt.item_for(units) is not None
+    if isinstance(alt, CComplexObject):
+        dc = alt.attribute("defining_code")
+        code = _code_of(value)
+        if dc is not None and code is not None:
+            return any(isinstance(cp, CCodePhrase) and code in cp.code_list for cp in dc.children)
+    return False
 
 
 #: per matched constraint node: (attribute tables, name rules, attributes whose absence may be an issue)
@@ -320,6 +344,7 @@ class _Tables:
         self._terms: dict[int, Terminology | None] = {}
         self._facts: dict[int, _Facts] = {}
         self._entries: dict[tuple[int, str], tuple[str, Terminology | None, str]] = {}
+        self._ism: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
     # -- lookups on constraint nodes ---------------------------------------------------------------------------
 
@@ -372,6 +397,17 @@ class _Tables:
                     required = tuple(name for name, at in table.items() if _absence_may_matter(at.attr))
                 rules = self.name_rules(node)
             hit = self._facts[id(node)] = (table, rules, required)
+        return hit
+
+    def ism_codes(self, node: CObject) -> tuple[frozenset[str], frozenset[str]]:
+        """(careflow steps, current states) an ISM_TRANSITION alternative allows; empty sets: unconstrained. The
+        node id counts as a careflow step (archetypes name each transition alternative by its step)."""
+        hit = self._ism.get(id(node))
+        if hit is None:
+            steps = _coded_codes(node, "careflow_step")
+            if node.node_id:
+                steps = steps | {node.node_id}
+            hit = self._ism[id(node)] = (steps, _coded_codes(node, "current_state"))
         return hit
 
     def entry(self, node: CObject, term: Terminology | None, lang: str) -> tuple[str, Terminology | None, str]:
@@ -796,17 +832,20 @@ class _Walker:
     def match_data_value(
         self, value: RMObject, at: _AttrTable, ptpath: str, term: Terminology | None, plabel: str | None
     ) -> CObject | None:
-        """The data value alternative ``value`` conforms to (exact type first), or None after a VAL007/VAL013."""
+        """The data value alternative ``value`` conforms to (exact type first), or None after a VAL007/VAL013.
+
+        Of several alternatives of its type, the first under which the value is valid; when none accepts it, the one
+        it is reported against (:meth:`pick_data_value`)."""
         rm = value.rm_type
         memo = at.dv_match
         if rm in memo:
             hit = memo[rm]
-            if hit is not None:
-                return hit
         else:
             hit = memo[rm] = _data_value_alternative(at.attr.children, rm)
-            if hit is not None:
-                return hit
+        if hit is not None:
+            if type(hit) is tuple:
+                return self.pick_data_value(hit, value, term)
+            return hit  # type: ignore[return-value]
         if id(value) in self.rejected:
             return None  # an RM rule already reported this value (e.g. a plain-text category): once is enough
         alts = at.attr.children
@@ -823,6 +862,27 @@ class _Walker:
             self.add("VAL007", f"has a {rm} value, but the template allows {shown}", tpath, value.location,
                      label=plabel, term=term, line=value.line, expected=shown, found=rm)
         return None
+
+    def pick_data_value(self, alts: tuple[CObject, ...], value: RMObject, term: Terminology | None) -> CObject:
+        """Several alternatives of the value's type: each is tried quietly; the first that accepts the value is its
+        constraint. None does: the value is reported against the alternative it was evidently meant for (its units
+        or code listed, see ``_affinity``), else the one with the fewest issues, else the first."""
+        quiet = self._quiet.get(id(term))
+        if quiet is None:
+            quiet = self._quiet[id(term)] = Where("", "", None, term, self.lang, None)
+        scratch = self._scratch
+        best = alts[0]
+        best_key: tuple[int, int] | None = None
+        for alt in alts:
+            self._dv(alt, value, quiet, scratch)
+            n = len(scratch.issues)
+            if not n:
+                return alt
+            scratch.issues.clear()
+            key = (0 if _affinity(alt, value) else 1, n)
+            if best_key is None or key < best_key:
+                best, best_key = alt, key
+        return best
 
     def match(
         self,
@@ -901,14 +961,32 @@ class _Walker:
         typed += [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)]
         if len(typed) <= 1 or item.rm_type != "ISM_TRANSITION":
             return typed
-        step = item.attrs.get("careflow_step")
-        code = _code_of(step)
-        if code is not None:
-            return [c for c in typed if c.node_id == code]
-        # no careflow step given: the transitions whose current_state constraint allows the state
+        step = _code_of(item.attrs.get("careflow_step"))
+        if step is not None:
+            # the alternatives whose careflow step (its code list, or the node id that names it) is this one, then
+            # those that leave the step open; none: the transition is not defined (VAL001)
+            named: list[CObject] = []
+            open_: list[CObject] = []
+            for c in typed:
+                steps = self.t.ism_codes(c)[0]
+                if not steps:
+                    open_.append(c)
+                elif step in steps:
+                    named.append(c)
+            typed = named + open_
+            if len(typed) <= 1:
+                return typed
+        # then by current_state: the alternatives that list the state, else those that leave it open, else all
         state = _code_of(item.attrs.get("current_state"))
-        fitting = [c for c in typed if state in _state_codes(c)]
-        return fitting or typed
+        listed: list[CObject] = []
+        free: list[CObject] = []
+        for c in typed:
+            states = self.t.ism_codes(c)[1]
+            if not states:
+                free.append(c)
+            elif state in states:
+                listed.append(c)
+        return listed or free or typed
 
     def pick_by_name(
         self, item: RMObject, cands: list[CObject], at: _AttrTable | None = None
@@ -1053,7 +1131,12 @@ class _Walker:
         attr = at.attr
         name = attr.rm_attribute_name
         rm_attr = schema.attribute(obj.rm_type, name)
-        if rm_attr is not None and rm_attr.is_computed:
+        if rm_attr is None:
+            if schema.rm_type(obj.rm_type) is not None:
+                # the RM type has no such attribute (a template constraining ISM_TRANSITION.name): no data can
+                # carry it, so its absence is no fault of the data (the OPT check reports the template, OPT007)
+                return
+        elif rm_attr.is_computed:
             return  # a function of the RM (is_integral...): templates may constrain it, it is never serialised
         ip = obj.location or "/"
         ex = attr.existence
@@ -1108,11 +1191,12 @@ def _code_of(coded: Any) -> str | None:
     return None
 
 
-def _state_codes(node: CObject) -> frozenset[str]:
-    """The current_state codes an ISM_TRANSITION constraint allows (empty when unconstrained)."""
+def _coded_codes(node: CObject, name: str) -> frozenset[str]:
+    """The codes a constraint allows for its coded attribute ``name`` (current_state, careflow_step of an
+    ISM_TRANSITION); empty when unconstrained."""
     if not isinstance(node, CComplexObject):
         return frozenset()
-    attr = node.attribute("current_state")
+    attr = node.attribute(name)
     codes: set[str] = set()
     for alt in attr.children if attr is not None else ():
         if isinstance(alt, CComplexObject):
