@@ -45,13 +45,6 @@ ALL_OPTS = sorted(
     str(p.relative_to(OPT_DIR)) for p in OPT_DIR.rglob("*.opt") if "invalid_templates" not in p.parts
 ) if OPT_DIR else []
 
-#: Known validator defects (openehr_kit/validation/validator.py): a correct composition of these templates is
-#: rejected. Reported to the validator's owner; the tests pass once fixed (xfail is not strict).
-VALIDATOR_BUGS: dict[tuple[str, str], str] = {}
-
-#: templates where the validator rejects some random compositions (same defects as above, plus
-#: several same-type value alternatives of which only the first is checked)
-PROPERTY_VALIDATOR_BUGS: dict[str, str] = {}
 
 #: a spread of templates for the hypothesis properties (all entry types, intervals, durations, slots, names)
 SAMPLE = [
@@ -113,8 +106,6 @@ def test_minimal_and_maximal_validate_and_round_trip(
     assert read_canonical_json(json.dumps(to_canonical_json(comp)), root_type=tmpl.rm_type) == comp
     assert read_canonical_xml(to_canonical_xml(comp), root_type=tmpl.rm_type) == comp
     skip_if_unsatisfiable(tmpl)
-    if (rel, kind) in VALIDATOR_BUGS:
-        request.applymarker(pytest.mark.xfail(reason=VALIDATOR_BUGS[(rel, kind)], strict=False))
     assert errors(comp, tmpl) == []
 
 
@@ -158,8 +149,6 @@ def test_language_and_rm_facts(shared: Path) -> None:
 def test_random_compositions_validate_clean(shared: Path, rel: str, request: pytest.FixtureRequest) -> None:
     tmpl = template(shared, rel)
     skip_if_unsatisfiable(tmpl)
-    if rel in PROPERTY_VALIDATOR_BUGS:
-        request.applymarker(pytest.mark.xfail(reason=PROPERTY_VALIDATOR_BUGS[rel], strict=False))
 
     @settings(max_examples=PROPERTY_EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -187,8 +176,6 @@ def test_random_mutations_give_exactly_the_expected_issue(
 ) -> None:
     tmpl = template(shared, rel)
     skip_if_unsatisfiable(tmpl)
-    if rel in PROPERTY_VALIDATOR_BUGS:
-        request.applymarker(pytest.mark.xfail(reason=PROPERTY_VALIDATOR_BUGS[rel], strict=False))
     @settings(max_examples=PROPERTY_EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(traced_compositions(tmpl), st.data())
@@ -211,7 +198,7 @@ def test_every_mutation_kind_on_every_maximal_composition(shared: Path) -> None:
     counts = {kind: 0 for kind in KINDS}
     for rel in ALL_OPTS:
         tmpl = template(shared, rel)
-        if template_conflicts(tmpl) or (rel, "maximal") in VALIDATOR_BUGS or rel in PROPERTY_VALIDATOR_BUGS:
+        if template_conflicts(tmpl):
             continue
         comp, trace = traced_composition(tmpl, maximal=True)
         for kind in KINDS:

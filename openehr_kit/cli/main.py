@@ -9,6 +9,7 @@ import click
 from openehr_kit import __version__
 from openehr_kit.cli.archetype_cmd import archetype
 from openehr_kit.cli.common import EXIT_USAGE
+from openehr_kit.cli.flat_cmd import flat
 from openehr_kit.cli.datafangst_cmd import datafangst
 from openehr_kit.cli.demo_cmd import demo
 from openehr_kit.cli.example_cmd import example
@@ -31,6 +32,7 @@ def cli() -> None:
 cli.add_command(archetype)
 cli.add_command(template)
 cli.add_command(webtemplate)
+cli.add_command(flat)
 cli.add_command(example)
 cli.add_command(validate)
 cli.add_command(lint)

@@ -97,6 +97,7 @@ class _Reader:
         self.lang = index.language
         self.x = V.Ctx(consumer, self.lang)
         self.origins: dict[int, str] = {}
+        self.suggestions: dict[str, str] = {}
         #: containers made on the way to a node (parent, attribute, object): pruned when left empty
         self.made: list[tuple[RMObject, str, RMObject]] = []
         #: id(RM object) -> its constraint object, for defaults the template fixes
@@ -247,16 +248,24 @@ class _Reader:
             if key in self.c.reported:
                 continue
             self.c.reported.add(key)
-            suggestion = self.suggest(key)
+            suggestion = self.suggest(key, spec)
             hint = f"; closest valid path: {suggestion}" if suggestion else ""
             self.c.issue("FLT001", f"'{cid}' is not a node below '{spec.id}' in the web template{hint}", key,
                          expected=suggestion, found=key)
 
-    def suggest(self, key: str) -> str | None:
+    def suggest(self, key: str, spec: Spec | None = None) -> str | None:
+        """The valid key closest to ``key`` by edit similarity, looked for below the deepest node the key
+        reached (and its parent), so a thousand-key document with many bad keys stays fast."""
         import re
 
         pattern = re.sub(r":\d+", ":n", key)
-        close = difflib.get_close_matches(pattern, self.index.patterns, n=1, cutoff=0.6)
+        cached = self.suggestions.get(pattern)
+        if cached is not None:
+            return cached or None
+        scope = spec.parent if spec is not None and spec.parent is not None else spec
+        candidates = _subtree_patterns(scope) if scope is not None else self.index.patterns
+        close = difflib.get_close_matches(pattern, candidates, n=1, cutoff=0.6)
+        self.suggestions[pattern] = close[0] if close else ""
         if not close:
             return None
         # give the suggestion the key's own indices back where the shapes allow
@@ -726,6 +735,27 @@ def _ctx_identifiers(p: dict[str, Any], loc: str) -> list[RMObject]:
 
 def _name_text(obj: RMObject) -> str | None:
     return obj.name_value
+
+
+_SUBTREES: dict[int, tuple[Spec, list[str]]] = {}
+
+
+def _subtree_patterns(spec: Spec) -> list[str]:
+    """Every key pattern at or below ``spec`` (cached per spec object)."""
+    hit = _SUBTREES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    out: list[str] = []
+    stack = [spec]
+    while stack:
+        s = stack.pop()
+        out.append(s.pattern)
+        out.extend(f"{s.pattern}|{suffix}" for suffix in V.suffixes_for(s) if suffix)
+        stack.extend(s.children)
+    if len(_SUBTREES) > 20000:
+        _SUBTREES.clear()
+    _SUBTREES[id(spec)] = (spec, out)
+    return out
 
 
 _LOCATABLE_CACHE: dict[str, bool] = {}
