@@ -1323,6 +1323,8 @@ def validate_file(
     try:
         comp = read_composition(path)
     except ParseError as exc:
+        if exc.code == "RMR008":  # FLAT or STRUCTURED: read through the template's web template
+            return _validate_flat_file(source, template, templates)
         issue = exc.to_issue()
         issue.file = issue.file or source
         return ValidationResult(source, None, False, [issue], unreadable=True)
@@ -1348,5 +1350,49 @@ def validate_file(
         issues = [Issue("VAL018", "the composition is nested too deeply to validate", file=source)]
     except Exception as exc:  # noqa: BLE001 - a validator bug must not end the batch with a traceback
         issues = [Issue("VAL018", f"internal error while validating ({type(exc).__name__}: {exc})", file=source)]
+    valid = not any(i.severity is Severity.ERROR for i in issues)
+    return ValidationResult(source, chosen.template_id, valid, issues)
+
+
+def _flat_root_id(template: OperationalTemplate) -> str:
+    """The web template id of the template's root: the first segment of every FLAT key."""
+    from openehr_kit.flat._index import flat_index
+
+    return flat_index(template).root.id
+
+
+def _validate_flat_file(
+    source: str,
+    template: OperationalTemplate | None,
+    templates: Mapping[str, OperationalTemplate] | None,
+) -> ValidationResult:
+    """FLAT/STRUCTURED input: pick the template by the keys' root id, convert, then validate the composition."""
+    from openehr_kit.flat.validate import load_flat, read_flat_composition
+    from openehr_kit.textio import read_bytes
+
+    try:
+        doc = load_flat(read_bytes(source), source)
+    except ParseError as exc:
+        issue = exc.to_issue()
+        issue.file = issue.file or source
+        return ValidationResult(source, None, False, [issue], unreadable=exc.code in ("TXT002", "TXT003"))
+    roots = {k.split("/", 1)[0].split(":", 1)[0] for k in doc if "/" in k and not k.startswith("ctx/")}
+    chosen = None
+    for candidate in (templates or {}).values():
+        if _flat_root_id(candidate) in roots:
+            chosen = candidate
+            break
+    chosen = chosen or template
+    if chosen is None:
+        issue = Issue("VAL016", f"no template among those given has the FLAT root {', '.join(sorted(roots))}",
+                      file=source)
+        return ValidationResult(source, None, False, [issue])
+    try:
+        comp, issues = read_flat_composition(doc, chosen, source)
+        issues = list(issues) + validate_composition(comp, chosen, file=source)
+    except ParseError as exc:
+        issues = [exc.to_issue()]
+    except Exception as exc:  # noqa: BLE001 - a converter bug must not end the batch with a traceback
+        issues = [Issue("VAL018", f"internal error while reading FLAT ({type(exc).__name__}: {exc})", file=source)]
     valid = not any(i.severity is Severity.ERROR for i in issues)
     return ValidationResult(source, chosen.template_id, valid, issues)
