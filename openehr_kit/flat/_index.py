@@ -322,3 +322,16 @@ def _name_code(cobj: CObject, term: Terminology | None, name: str, lang: str) ->
                 if len(cp.code_list) == 1:
                     return (cp.terminology_id or "local", cp.code_list[0])
     return None
+
+
+_EVENT_STEP_TYPES = frozenset({"EVENT", "POINT_EVENT", "INTERVAL_EVENT"})
+
+
+def event_time_spec(spec: Spec) -> Spec | None:
+    """The child holding the time of a single EVENT the web template lifted into ``spec`` (its id may be
+    ``time2`` when an element is called ``time``)."""
+    for child in spec.children:
+        st = child.steps
+        if len(st) >= 2 and st[-1].attr == "time" and st[-1].key is None and st[-2].rm_type in _EVENT_STEP_TYPES:
+            return child
+    return None

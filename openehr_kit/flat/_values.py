@@ -307,7 +307,7 @@ def read_participation(x: Ctx, fn: FNode, loc: str) -> RMObject:
     end = x.text(fn, "end_time")
     time = None
     if start is not None or end is not None:
-        time = mk("DV_INTERVAL<DV_DATE_TIME>", loc,
+        time = mk("DV_INTERVAL", loc,
                   lower=mk("DV_DATE_TIME", loc, value=start) if start else None,
                   upper=mk("DV_DATE_TIME", loc, value=end) if end else None,
                   lower_unbounded=start is None, upper_unbounded=end is None,
@@ -703,7 +703,8 @@ def _r_interval(x: Ctx, fn: FNode, loc: str, spec: Spec | None, rm_type: str) ->
     flags = {f: x.boolean(fn, f) for f in ("lower_included", "upper_included", "lower_unbounded", "upper_unbounded")}
     if not bounds and all(v is None for v in flags.values()):
         return None
-    obj = mk(rm_type if "<" in rm_type else f"DV_INTERVAL<{inner}>", loc, lower=bounds.get("lower"),
+    # canonical JSON names the type DV_INTERVAL (no generic argument), as the canonical readers keep it
+    obj = mk("DV_INTERVAL", loc, lower=bounds.get("lower"),
              upper=bounds.get("upper"))
     # the RM's invariants tie the flags to the bounds: an absent bound is unbounded and not included
     obj.attrs["lower_unbounded"] = flags["lower_unbounded"] if flags["lower_unbounded"] is not None else "lower" not in bounds
@@ -754,7 +755,7 @@ def _r_range(x: Ctx, fn: FNode, loc: str, spec: Spec | None, rm_type: str) -> RM
         kid = x.c.kid(fn, bound)
         if kid is not None:
             bounds[bound] = read_dv(x, rm_type, kid, loc, spec)
-    obj = mk(f"DV_INTERVAL<{rm_type}>", loc, lower=bounds.get("lower"), upper=bounds.get("upper"))
+    obj = mk("DV_INTERVAL", loc, lower=bounds.get("lower"), upper=bounds.get("upper"))
     for bound in ("lower", "upper"):
         unb = x.boolean(fn, f"{bound}_unbounded")
         inc = x.boolean(fn, f"{bound}_included")

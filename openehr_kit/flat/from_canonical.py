@@ -13,7 +13,7 @@ from typing import Any
 
 from openehr_kit.diagnostics import Issue
 from openehr_kit.flat import _values as V
-from openehr_kit.flat._index import CHOICE, LOCATABLE, FlatIndex, Spec, flat_index
+from openehr_kit.flat._index import CHOICE, LOCATABLE, FlatIndex, Spec, event_time_spec, flat_index
 from openehr_kit.opt.model import OperationalTemplate
 from openehr_kit.rm.instance import RMObject
 
@@ -69,8 +69,8 @@ class _Writer:
         the first event's time."""
         event = obj if obj.rm_type in _EVENTS else None
         history = None
-        tspec = spec.by_id.get("time")
-        if event is None and tspec is not None and len(tspec.steps) >= 2:
+        tspec = event_time_spec(spec)
+        if event is None and tspec is not None:
             holders = self._holders(obj, _Prefix(tspec))
             event = holders[0] if holders and holders[0].rm_type in _EVENTS else None
         if event is not None and event.rm_type == "INTERVAL_EVENT":
@@ -128,6 +128,8 @@ class _Writer:
             sig = tuple((s.attr, s.key) for s in cspec.steps[:cspec.owner + 1])
             slots.setdefault(sig, []).append(cspec)
         out: dict[int, list[Any]] = {}
+        unclaimed: dict[int, RMObject] = {}
+        seen_ok: set[int] = set()
         for sig, members in slots.items():
             first = members[0]
             holders = self._holders(obj, first)
@@ -137,10 +139,18 @@ class _Writer:
                 items = value if isinstance(value, list) else ([] if value is None else [value])
                 for item in items:
                     if ostep.key is not None and (not isinstance(item, RMObject) or item.archetype_node_id != ostep.key):
+                        if isinstance(item, RMObject) and item.archetype_node_id and id(item) not in seen_ok:
+                            unclaimed[id(item)] = item
                         continue
+                    seen_ok.add(id(item))
+                    unclaimed.pop(id(item), None)
                     target = self._pick(item, members) if len(members) > 1 else first
                     if target is not None:
                         out.setdefault(id(target), []).append(item)
+        for item in unclaimed.values():
+            if id(item) not in seen_ok:
+                self._lost(item, f"{item.rm_type} '{item.archetype_node_id}' ({item.name_value}) has no node in "
+                                 "the web template")
         return out
 
     def _holders(self, obj: RMObject, spec: Spec) -> list[RMObject]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from openehr_kit.diagnostics import Issue
 from openehr_kit.flat import _values as V
-from openehr_kit.flat._index import CHOICE, LOCATABLE, VALUE, FlatIndex, Spec, Step, flat_index
+from openehr_kit.flat._index import CHOICE, LOCATABLE, VALUE, FlatIndex, Spec, Step, event_time_spec, flat_index
 from openehr_kit.flat._tree import Consumer, FNode, parse_flat
 from openehr_kit.opt.model import OperationalTemplate
 from openehr_kit.rm import schema
@@ -23,6 +23,7 @@ from openehr_kit.rm.instance import RMObject
 
 __all__ = ["flat_to_composition", "tree_to_composition", "CTX_KEYS"]
 
+#: rm_version written into ARCHETYPED (what EHRbase writes; the project examples are pinned to it)
 RM_VERSION = "1.0.4"
 
 _ENTRY_TYPES = frozenset({"OBSERVATION", "EVALUATION", "INSTRUCTION", "ACTION", "ADMIN_ENTRY"})
@@ -222,8 +223,8 @@ class _Reader:
 
     def _dissolved_event(self, obj: RMObject, spec: Spec, fn: FNode, inter: dict[str, RMObject]) -> RMObject | None:
         """The single EVENT the web template lifted into ``spec`` (found through its ``time`` child)."""
-        tspec = spec.by_id.get("time")
-        if tspec is None or len(tspec.steps) < 2 or tspec.steps[-2].rm_type not in _EVENT_TYPES | {"EVENT"}:
+        tspec = event_time_spec(spec)
+        if tspec is None:
             return None
         holder = obj
         key = ""
@@ -254,26 +255,50 @@ class _Reader:
                          expected=suggestion, found=key)
 
     def suggest(self, key: str, spec: Spec | None = None) -> str | None:
-        """The valid key closest to ``key`` by edit similarity, looked for below the deepest node the key
-        reached (and its parent), so a thousand-key document with many bad keys stays fast."""
-        import re
-
-        pattern = re.sub(r":\d+", ":n", key)
-        cached = self.suggestions.get(pattern)
-        if cached is not None:
-            return cached or None
-        scope = spec.parent if spec is not None and spec.parent is not None else spec
-        candidates = _subtree_patterns(scope) if scope is not None else self.index.patterns
-        close = difflib.get_close_matches(pattern, candidates, n=1, cutoff=0.6)
-        self.suggestions[pattern] = close[0] if close else ""
-        if not close:
+        """The valid key closest to ``key``: below the deepest node the key reached, each further segment is
+        replaced by the most similar child id (edit similarity), and the suffix by the most similar one the
+        node's type has. Segment-wise matching keeps it fast on thousand-key documents with many bad keys."""
+        if spec is None:
             return None
-        # give the suggestion the key's own indices back where the shapes allow
-        indices = re.findall(r":(\d+)", key)
-        out = close[0]
-        for i in indices:
-            out = out.replace(":n", f":{i}", 1)
-        return out.replace(":n", ":0")
+        if len(_CLOSEST) > 50000:
+            _CLOSEST.clear()
+        path, bar, suffix = key.partition("|")
+        segs = path.split("/")
+        depth = 0
+        s_: Spec | None = spec
+        while s_ is not None:
+            depth += 1
+            s_ = s_.parent
+        out = segs[:depth]
+        current = spec
+        for seg in segs[depth:]:
+            if not current.children:
+                break
+            name, _, idx = seg.partition(":")
+            ids = list(current.by_id)
+            child = current.by_id.get(name)
+            if child is None:
+                memo_key = (id(current), name)
+                best = _CLOSEST.get(memo_key)
+                if best is None:
+                    close = difflib.get_close_matches(name, ids, n=1, cutoff=0.0)
+                    best = _CLOSEST[memo_key] = close[0] if close else ""
+                if not best:
+                    break
+                child = current.by_id[best]
+            out.append(child.id + (f":{idx if idx.isdigit() else 0}" if child.repeats else ""))
+            current = child
+        result = "/".join(out)
+        if bar:
+            memo_key = (id(current), "|" + suffix)
+            best = _CLOSEST.get(memo_key)
+            if best is None:
+                valid = sorted(x for x in V.suffixes_for(current) if x)
+                close = difflib.get_close_matches(suffix, valid, n=1, cutoff=0.0) if valid else []
+                best = _CLOSEST[memo_key] = close[0] if close else ""
+            if best:
+                result += f"|{best}"
+        return result if result != key else None
 
     def _check_attrs(self, spec: Spec, fn: FNode, allowed: tuple[str, ...] = ()) -> None:
         """Suffixes nobody read on a node: wrong for its data type (FLT002)."""
@@ -350,6 +375,14 @@ class _Reader:
         else:
             value = self._read_value(spec, value_step, fn, loc)
             if value is not None:
+                if not value_step.container and value_step.attr in holder.attrs and holder.rm_type == "ELEMENT":
+                    # a second data type for one ELEMENT (choice nodes): the first one given stays
+                    for key in fn.keys():
+                        if key not in self.c.reported:
+                            self.c.reported.add(key)
+                            self.c.issue("FLT004", "not used: this ELEMENT already has a value from another of "
+                                         "its data type choices", key)
+                    return
                 self._put(holder, value_step, value, loc)
         self._value_leftovers(spec, fn)
 
@@ -738,6 +771,9 @@ def _name_text(obj: RMObject) -> str | None:
 
 
 _SUBTREES: dict[int, tuple[Spec, list[str]]] = {}
+#: (id of a spec, misspelt child id or "|suffix") -> the closest valid one ("" if none); specs live as long as
+#: their cached key table, so ids are stable; cleared when it grows large
+_CLOSEST: dict[tuple[int, str], str] = {}
 
 
 def _subtree_patterns(spec: Spec) -> list[str]:

@@ -50,11 +50,9 @@ def read_flat_composition(
     """
     doc = load_flat(data, source)
     if _is_structured(doc):
-        from openehr_kit.flat.structured import structured_to_flat
+        from openehr_kit.flat.structured import structured_to_composition
 
-        flat, issues = structured_to_flat(doc, source=source)
-        comp, more = flat_to_composition(flat, template, web_template=web_template, source=source)
-        return comp, issues + more
+        return structured_to_composition(doc, template, source=source)
     return flat_to_composition(doc, template, web_template=web_template, source=source)
 
 
