@@ -9,17 +9,7 @@ import click
 
 from openehr_kit.am.adl import load_archetype
 from openehr_kit.am.semantics import check_archetype
-from openehr_kit.cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_USAGE,
-    FileResult,
-    collect_files,
-    emit_results,
-    exit_code,
-    run_checks,
-)
-from openehr_kit.diagnostics import ParseError
+from openehr_kit.cli.common import EXIT_OK, FileResult, check_batch, load_or_exit
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -40,13 +30,7 @@ def _check_one(path: Path) -> FileResult:
 @click.option("--errors-only", is_flag=True, help="Do not print warnings in text output.")
 def check_cmd(paths: tuple[str, ...], fmt: str, errors_only: bool) -> None:
     """Parse and check archetypes (files or directories, searched recursively for .adl)."""
-    files, missing = collect_files(paths, [".adl"])
-    results = missing + run_checks(files, _check_one)
-    if not results:
-        click.echo("error: no .adl files found", err=True)
-        sys.exit(EXIT_USAGE)
-    emit_results(results, fmt, noun="archetype", show_warnings=not errors_only)
-    sys.exit(exit_code(results))
+    check_batch(paths, [".adl"], _check_one, fmt, noun="archetype", errors_only=errors_only)
 
 
 @archetype.command("paths")
@@ -54,11 +38,7 @@ def check_cmd(paths: tuple[str, ...], fmt: str, errors_only: bool) -> None:
 @click.option("--lang", default=None, help="Language of term texts (falls back to the original language).")
 def paths_cmd(file: str, lang: str | None) -> None:
     """List every node path with RM type, occurrences and term text."""
-    try:
-        arch = load_archetype(file)
-    except ParseError as exc:
-        click.echo(str(exc.to_issue()), err=True)
-        sys.exit(EXIT_USAGE if exc.code in ("TXT002", "TXT003") else EXIT_INVALID)
+    arch = load_or_exit(load_archetype, file)
     for info in arch.iter_nodes():
         occ = str(info.occurrences) if info.occurrences is not None else "-"
         text = info.text(lang) or ""

@@ -114,6 +114,34 @@ def _where(path: str, issue: Issue) -> str:
     return loc
 
 
+def check_batch(
+    paths: Sequence[str],
+    suffixes: Sequence[str],
+    check: Callable[[Path], FileResult],
+    fmt: str,
+    *,
+    noun: str,
+    errors_only: bool = False,
+) -> None:
+    """The whole of a check command: find files, check each (the batch goes on), report, exit with the code."""
+    files, missing = collect_files(paths, suffixes)
+    results = missing + run_checks(files, check)
+    if not results:
+        click.echo(f"error: no {' or '.join(suffixes)} files found", err=True)
+        sys.exit(EXIT_USAGE)
+    emit_results(results, fmt, noun=noun, show_warnings=not errors_only)
+    sys.exit(exit_code(results))
+
+
+def load_or_exit(load: Callable[[str], Any], file: str) -> Any:
+    """``load(file)``, or the located message on stderr and exit 2 (unreadable) or 1 (invalid)."""
+    try:
+        return load(file)
+    except ParseError as exc:
+        click.echo(str(exc.to_issue()), err=True)
+        sys.exit(EXIT_USAGE if exc.code in UNREADABLE_CODES else EXIT_INVALID)
+
+
 def fail_usage(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)

@@ -8,18 +8,9 @@ from pathlib import Path
 
 import click
 
-from openehr_kit.cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_USAGE,
-    FileResult,
-    collect_files,
-    emit_results,
-    exit_code,
-    run_checks,
-)
-from openehr_kit.diagnostics import ParseError
+from openehr_kit.cli.common import EXIT_OK, FileResult, check_batch, load_or_exit
 from openehr_kit.fsutil import atomic_write_text
+from openehr_kit.opt.model import OperationalTemplate
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -50,23 +41,15 @@ def _check_one(path: Path, archetype_dirs: tuple[str, ...] = ()) -> FileResult:
 def check_cmd(paths: tuple[str, ...], fmt: str, errors_only: bool, archetype_dirs: tuple[str, ...]) -> None:
     """Load and check operational templates (files or directories, searched recursively for .opt and .oet)."""
     # directories yield .oet sources only when there are archetypes to compile them with
-    files, missing = collect_files(paths, [".opt", ".oet"] if archetype_dirs else [".opt"])
-    results = missing + run_checks(files, lambda f: _check_one(f, archetype_dirs))
-    if not results:
-        click.echo("error: no .opt files found", err=True)
-        sys.exit(EXIT_USAGE)
-    emit_results(results, fmt, noun="template", show_warnings=not errors_only)
-    sys.exit(exit_code(results))
+    suffixes = [".opt", ".oet"] if archetype_dirs else [".opt"]
+    check_batch(paths, suffixes, lambda f: _check_one(f, archetype_dirs), fmt, noun="template",
+                errors_only=errors_only)
 
 
-def _load_or_exit(file: str):  # type: ignore[no-untyped-def]
+def _load_or_exit(file: str) -> OperationalTemplate:
     from openehr_kit.opt.loader import load_opt
 
-    try:
-        return load_opt(file)
-    except ParseError as exc:
-        click.echo(str(exc.to_issue()), err=True)
-        sys.exit(EXIT_USAGE if exc.code in ("TXT002", "TXT003") else EXIT_INVALID)
+    return load_or_exit(load_opt, file)
 
 
 @template.command("show")

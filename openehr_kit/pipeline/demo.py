@@ -17,12 +17,8 @@ from openehr_kit.pipeline.runner import Summary, run
 
 MARKER = ".openehr-kit-demo"
 
-CONFIG = """\
-# datafangst configuration written by 'openehr-kit demo' (see docs/datafangst.md)
-version: 1
-sources:
-  - directory: journal/
-# templates and mappings: the project's bundled ones (omit the keys), or list .opt / mapping files and folders
+#: everything of a demo/synthetic configuration but its sources (the project's bundled templates and mappings)
+CONFIG_BODY = """\
 outbox: outbox/
 quarantine: quarantine/
 ledger: ledger.sqlite
@@ -33,6 +29,14 @@ registries:
   Norsk frakturregister: {basis: reservation}
   Barnediabetesregisteret: {basis: consent}
 """
+
+CONFIG = """\
+# datafangst configuration written by 'openehr-kit demo' (see docs/datafangst.md)
+version: 1
+sources:
+  - directory: journal/
+# templates and mappings: the project's bundled ones (omit the keys), or list .opt / mapping files and folders
+""" + CONFIG_BODY
 
 
 class DemoError(Exception):

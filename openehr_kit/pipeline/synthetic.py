@@ -16,6 +16,7 @@ from pathlib import Path
 
 from openehr_kit.content import content_dir
 from openehr_kit.mapping.identity import check_digits
+from openehr_kit.pipeline.demo import CONFIG_BODY
 
 SYSTEM = "openehr-kit.synthetic"
 _PLACEHOLDER = "@@UID@@"
@@ -109,16 +110,7 @@ CONFIG = """\
 version: 1
 sources:
   - ndjson: feed.ndjson
-outbox: outbox/
-quarantine: quarantine/
-ledger: ledger.sqlite
-identity: {csv: identities.csv}
-reservations: {csv: reservations.csv}
-registries:
-  Kreftregisteret: {basis: statutory}
-  Norsk frakturregister: {basis: reservation}
-  Barnediabetesregisteret: {basis: consent}
-"""
+""" + CONFIG_BODY
 
 
 def write_side_files(folder: Path, *, patients: int = 1000, reserve_every: int = 10) -> None:
