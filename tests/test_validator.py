@@ -465,7 +465,10 @@ def test_validate_file_results(tmp_path: Path) -> None:
     flat = tmp_path / "flat.json"
     flat.write_text(json.dumps({"encounter/context/start_time": "2024-01-01T10:00:00Z"}), encoding="utf-8")
     res = validate_file(flat, TEMPLATE)
-    assert res.unreadable and res.issues[0].code == "RMR008"
+    # FLAT is read through the template's web template and then validated like any composition
+    assert not res.unreadable and res.template_id == TEMPLATE_ID and not res.valid
+    assert all(i.code != "RMR008" for i in res.issues)
+    assert any(i.code in ("FLT006", "VAL006") and i.template_path == "/composer" for i in res.issues)
 
     data = res.to_dict()
     assert set(data) >= {"path", "template_id", "valid", "issues"}
