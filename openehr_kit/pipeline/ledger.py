@@ -82,6 +82,36 @@ class Lineage:
     last_version: int  # composition version of the last delivered/withheld row
 
 
+class MessageHistory:
+    """The message rows of one composition (all versions), as read once by :meth:`Ledger.history`."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[tuple[str, str, str, str | None, str, str | None, int]]) -> None:
+        self.rows = rows  # (message_key, registry, message_id, kind, status, values_hash, version), by version
+
+    def max_version(self) -> int | None:
+        return self.rows[-1][6] if self.rows else None
+
+    def statuses(self, version: int) -> dict[str, str]:
+        """message key -> status for one composition version."""
+        return {key: status for key, _, _, _, status, _, v in self.rows if v == version}
+
+    def lineages(self, before_version: int) -> dict[str, Lineage]:
+        """Every message key of the composition handled in versions before ``before_version``."""
+        out: dict[str, Lineage] = {}
+        for key, registry, mid, kind, status, vhash, version in self.rows:
+            if version >= before_version:
+                break
+            lin = out.setdefault(key, Lineage(mid, registry, 0, None, None, version))
+            lin.last_version = version
+            if status == "delivered":
+                lin.delivered += 1
+                lin.last_kind = kind
+                lin.last_values_hash = vhash
+        return out
+
+
 class Ledger:
     """A connection to the ledger database (one per process; SQLite WAL lets workers write in turn)."""
 
@@ -102,6 +132,8 @@ class Ledger:
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
                 raise LedgerError(f"ledger schema {row[0]} is not the supported {SCHEMA_VERSION}")
+            # from here on the connection never sleeps in SQLite's busy handler: begin() and _read() poll
+            self.conn.execute("PRAGMA busy_timeout=0")
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{exc}") from None
         except OSError as exc:
@@ -110,57 +142,55 @@ class Ledger:
     def close(self) -> None:
         self.conn.close()
 
-    # -- compositions ---------------------------------------------------------------------------------------------
+    # -- what the ledger knows of a composition (read in two queries per composition) ----------------------------
+
+    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """A read; retried briefly in the rare case SQLite reports the database busy (the connection does not
+        wait by itself: see :meth:`begin`)."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return self.conn.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.0005)
+
+    def composition_states(self, uids: tuple[str, ...]) -> dict[str, dict[int, tuple[str, str | None]]]:
+        """uid -> version -> (status, content hash) of every handled version of each composition."""
+        out: dict[str, dict[int, tuple[str, str | None]]] = {u: {} for u in uids}
+        marks = ",".join("?" * len(uids))
+        for uid, v, s, h in self._read(
+                f"SELECT uid, version, status, content_hash FROM compositions WHERE uid IN ({marks})", uids):
+            out[str(uid)][int(v)] = (str(s), h if h is None else str(h))  # type: ignore[call-overload]
+        return out
 
     def composition_state(self, uid: str) -> dict[int, tuple[str, str | None]]:
         """version -> (status, content hash) of every handled version of the composition."""
-        return {v: (s, h) for v, s, h in self.conn.execute(
-            "SELECT version, status, content_hash FROM compositions WHERE uid=?", (uid,))}
+        return self.composition_states((uid,))[uid]
 
-    def max_message_version(self, uid: str) -> int | None:
-        row = self.conn.execute("SELECT MAX(version) FROM messages WHERE uid=?", (uid,)).fetchone()
-        return row[0] if row else None
-
-    def lineages(self, uid: str, before_version: int) -> dict[str, Lineage]:
-        """Every message key of the composition handled in versions before ``before_version``."""
-        out: dict[str, Lineage] = {}
-        rows = self.conn.execute(
+    def history(self, uid: str) -> MessageHistory:
+        """Every message row of the composition, all versions."""
+        return MessageHistory(self._read(  # type: ignore[arg-type]
             "SELECT message_key, registry, message_id, kind, status, values_hash, version FROM messages "
-            "WHERE uid=? AND version<? ORDER BY version", (uid, before_version)).fetchall()
-        for key, registry, mid, kind, status, vhash, version in rows:
-            lin = out.setdefault(key, Lineage(mid, registry, 0, None, None, version))
-            lin.last_version = version
-            if status == "delivered":
-                lin.delivered += 1
-                lin.last_kind = kind
-                lin.last_values_hash = vhash
-        return out
-
-    def message_rows(self, uid: str, version: int) -> dict[str, str]:
-        """message key -> status for one composition version."""
-        return dict(self.conn.execute("SELECT message_key, status FROM messages WHERE uid=? AND version=?",
-                                      (uid, version)))
+            "WHERE uid=? ORDER BY version", (uid,)))
 
     # -- the delivery steps ---------------------------------------------------------------------------------------
 
     def begin(self) -> None:
         """Take the write lock. Workers hold it for well under a millisecond, so poll briefly instead of
         SQLite's busy handler, whose sleeps (1, 2, 5, 10... ms) would idle a worker far longer than the wait."""
-        self.conn.execute("PRAGMA busy_timeout=0")
-        try:
-            deadline = time.monotonic() + 60
-            delay = 0.00005
-            while True:
-                try:
-                    self.conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.002)
-        finally:
-            self.conn.execute("PRAGMA busy_timeout=60000")
+        deadline = time.monotonic() + 60
+        delay = 0.00005
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -204,23 +234,23 @@ class Ledger:
 
     def staged(self) -> list[tuple[str, int, str, str, str]]:
         """(uid, version, key, file name, hash) of every staged row."""
-        return self.conn.execute("SELECT uid, version, message_key, file_name, content_hash FROM messages "
-                                 "WHERE status='staged'").fetchall()
+        return self._read("SELECT uid, version, message_key, file_name, content_hash FROM messages "  # type: ignore
+                          "WHERE status='staged'", ())
 
     # -- reporting ------------------------------------------------------------------------------------------------
 
     def status_summary(self) -> dict[str, object]:
         """Counts for ``datafangst status`` (no identifiers: registries, kinds and statuses only)."""
         by: dict[str, dict[str, int]] = {}
-        for registry, kind, status, n in self.conn.execute(
-                "SELECT registry, COALESCE(kind,''), status, COUNT(*) FROM messages GROUP BY 1,2,3"):
+        for registry, kind, status, n in self._read(
+                "SELECT registry, COALESCE(kind,''), status, COUNT(*) FROM messages GROUP BY 1,2,3", ()):
             d = by.setdefault(registry, {})
             label = {"N": "new", "M": "corrections", "C": "annulments"}.get(kind, "") if status == "delivered" \
                 else status
             d[label or status] = d.get(label or status, 0) + n
-        comps = dict(self.conn.execute("SELECT status, COUNT(*) FROM compositions GROUP BY status").fetchall())
-        last = self.conn.execute("SELECT MAX(delivered_at) FROM messages").fetchone()[0]
+        comps = dict(self._read("SELECT status, COUNT(*) FROM compositions GROUP BY status", ()))
+        last = self._read("SELECT MAX(delivered_at) FROM messages", ())[0][0]
         return {"ledger": str(self.path), "registries": by, "compositions": comps, "last_delivery": last}
 
 
-__all__ = ["DELETED_VERSION", "Ledger", "LedgerError", "Lineage", "SCHEMA_VERSION", "now", "sha256"]
+__all__ = ["DELETED_VERSION", "Ledger", "LedgerError", "Lineage", "MessageHistory", "SCHEMA_VERSION", "now", "sha256"]

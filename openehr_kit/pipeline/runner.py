@@ -44,7 +44,7 @@ from openehr_kit.pipeline.exporter import (
     DeliveryContext, ExportedMessage, ExportFailed, Exporter, Mapped, MappingExporter, load_templates,
 )
 from openehr_kit.pipeline.identity import IdentityError, IdentitySource, read_identity_csv
-from openehr_kit.pipeline.ledger import DELETED_VERSION, Ledger, LedgerError, sha256
+from openehr_kit.pipeline.ledger import DELETED_VERSION, Ledger, LedgerError, MessageHistory, sha256
 from openehr_kit.pipeline.sources import Item, iter_items, partition
 from openehr_kit.rm.instance import RMObject
 
@@ -183,6 +183,9 @@ def _write_issue(exc: OSError, path: Path, what: str) -> Issue:
 
 
 STAGING = ".staging"
+#: composition versions whose delivery steps share one transaction each (fewer commits, less lock contention
+#: between workers; a failure or crash affects at most one batch, which the next run delivers)
+DELIVERY_BATCH = 32
 
 #: fault injection for the crash tests: SIGKILL this process at the n-th step boundary (counted per process)
 _CRASH_AT = int(os.environ.get("OPENEHR_KIT_DFG_CRASH_AT", "0") or 0)
@@ -217,14 +220,16 @@ def _deliver_file(staging: Path, outbox: Path, name: str) -> None:
 
 
 def _stage(staging: Path, name: str, data: bytes, durable: bool) -> None:
-    """Write a staging file whole (temporary name, then rename); fsync it when ``durable``."""
+    """Write a staging file whole; when ``durable`` through a fsynced temporary file and a rename.
+
+    Without ``durable`` it is written in place: its staged row is committed only after the file is closed, and a
+    staging file without a staged row (say, cut short by a kill) is dropped by :func:`recover`, so a partial file
+    can never be delivered."""
     if durable:
         atomic_write_bytes(staging / name, data)
         return
-    tmp = staging / f".{name}.tmp"
-    with open(tmp, "wb") as fh:
+    with open(staging / name, "wb") as fh:
         fh.write(data)
-    os.replace(tmp, staging / name)
 
 
 def recover(ledger: Ledger, outbox: Path, summary: Summary) -> None:
@@ -278,15 +283,35 @@ class Quarantine(Exception):
         self.version = version
 
 
+@dataclass(slots=True)
+class _Planned:
+    """One composition version decided and rendered, waiting for the batch's delivery steps."""
+
+    base: str
+    version: int
+    digest: str
+    messages: list[ExportedMessage]
+    mapped: list[Mapped]  # the Mapped of each message, in the same order
+    finals: list[tuple[Mapped | None, str, str, str, str | None]]  # rows that do not go to the outbox
+
+
 class Processor:
     """Takes items one at a time; owns a ledger connection (one per process)."""
 
-    def __init__(self, setup: Setup, ledger: Ledger, summary: Summary) -> None:
+    def __init__(self, setup: Setup, ledger: Ledger, summary: Summary, batch_size: int = 1) -> None:
         self.s = setup
         self.cfg = setup.cfg
         self.ledger = ledger
         self.summary = summary
         self._flat_roots: dict[str, OperationalTemplate] | None = None
+        # what the ledger says of the compositions the current item touches, read once per item
+        self._states: dict[str, dict[int, tuple[str, str | None]]] = {}
+        self._histories: dict[str, MessageHistory] = {}
+        # rendered, not yet delivered: flushed every ``batch_size`` composition versions, before another version
+        # of a composition in the batch is looked at, and at the end (:meth:`flush`)
+        self.batch_size = batch_size
+        self._pending: list[_Planned] = []
+        self._pending_bases: set[str] = set()
 
     # -- reading --------------------------------------------------------------------------------------------------
 
@@ -384,14 +409,20 @@ class Processor:
         self.summary.add("compositions")
         digest = sha256(item.data.strip())
         quick = self._quick_uid(item)
+        if quick is not None and quick[0] in self._pending_bases:
+            self.flush()  # an earlier version of this composition is in the batch: the ledger must say so first
+        in_key = _input_key(item)
+        self._histories = {}
+        self._states = self.ledger.composition_states((quick[0], in_key) if quick else (in_key,))
         if quick is not None and self._seen_same(quick[0], quick[1], digest):
             return  # fast path of a re-run: this exact content was handled, no parsing or mapping
-        if self._seen_same(_input_key(item), 0, digest):
+        if self._seen_same(in_key, 0, digest):
             return  # an input without a readable uid, quarantined earlier and unchanged
         try:
             comp, tomb_uid, ehr_id, template = self.read(item)
             if tomb_uid is not None:
                 base, _ = split_uid(tomb_uid)
+                self._flush_for(base)
                 if self._already(base, DELETED_VERSION, digest):
                     return
                 self._deliver(base, DELETED_VERSION, digest, [], ehr_id, None, tomb_uid)
@@ -402,6 +433,7 @@ class Processor:
                 raise Quarantine(Issue("DFG103", "the composition has no uid (OBJECT_VERSION_ID), so its versions "
                                                  "cannot be tracked", file=item.label))
             base, version = split_uid(uid)
+            self._flush_for(base)
             if self._already(base, version, digest):
                 return
             if self.cfg.validate:
@@ -425,14 +457,14 @@ class Processor:
 
     def _seen_same(self, base: str, version: int, digest: str) -> bool:
         """The cheap uid guess is only trusted when the ledger holds this very content for it."""
-        hit = self.ledger.composition_state(base).get(version)
+        hit = self._state(base).get(version)
         if hit is None or hit[1] != digest:
             return False
         return self._already(base, version, digest)
 
     def _already(self, base: str, version: int, digest: str) -> bool:
         """True when this version needs nothing more (handled, superseded, or quarantined unchanged)."""
-        state = self.ledger.composition_state(base)
+        state = self._state(base)
         hit = state.get(version)
         if hit is not None:
             status, old = hit
@@ -441,7 +473,7 @@ class Processor:
             self.summary.add("already_done")  # quarantined unchanged counts here too: nothing new happened
             return True
         newer = [v for v, (s, _) in state.items() if v > version and s != "quarantined"]
-        top = self.ledger.max_message_version(base)
+        top = self._history(base).max_version()
         if newer or (top is not None and top > version):
             self.ledger.begin()
             self.ledger.set_composition(base, version, "superseded", digest)
@@ -449,6 +481,24 @@ class Processor:
             self.summary.add("superseded")
             return True
         return False
+
+    def _flush_for(self, base: str) -> None:
+        """Flush when the batch holds another version of this composition (its uid was not found cheaply)."""
+        if base in self._pending_bases:
+            self.flush()
+            self._states, self._histories = {}, {}  # read again: the flush changed what the ledger says
+
+    def _state(self, base: str) -> dict[int, tuple[str, str | None]]:
+        state = self._states.get(base)
+        if state is None:
+            state = self._states[base] = self.ledger.composition_state(base)
+        return state
+
+    def _history(self, base: str) -> MessageHistory:
+        history = self._histories.get(base)
+        if history is None:
+            history = self._histories[base] = self.ledger.history(base)
+        return history
 
     def _validate(self, comp: RMObject, template: OperationalTemplate, label: str, base: str, version: int) -> None:
         from openehr_kit.validation.validator import validate_composition
@@ -467,8 +517,9 @@ class Processor:
     def _deliver(self, base: str, version: int, digest: str, mapped: list[Mapped], ehr_id: str | None,
                  subject_id: str | None, full_uid: str) -> None:
         led = self.ledger
-        done = led.message_rows(base, version)  # rows of an earlier, interrupted attempt at this version
-        lineages = led.lineages(base, version)
+        history = self._history(base)
+        done = history.statuses(version)  # rows of an earlier, interrupted attempt at this version
+        lineages = history.lineages(version)
         patient = self.s.identities.lookup(full_uid, ehr_id, subject_id)
         exp = self.s.exporter
         # (mapped message, kind, message version) to render, and rows that do not go to the outbox
@@ -511,8 +562,21 @@ class Processor:
                 messages.append(exp.render(m, ctx))
             except ExportFailed as exc:
                 raise Quarantine(exc.issue, base, version) from None
+        self._pending.append(_Planned(base, version, digest, messages, [m for m, _, _ in to_render], finals))
+        self._pending_bases.add(base)
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Steps 2-5 for every composition version planned since the last flush, each step in one go (one
+        transaction per step for the whole batch: the delivery protocol per message is the same as one by one)."""
+        pending, self._pending, self._pending_bases = self._pending, [], set()
+        if not pending:
+            return
+        led = self.ledger
         outbox = self.cfg.outbox
         staging = outbox / STAGING
+        messages = [msg for p in pending for msg in p.messages]
         # step 2: the payloads into staging (not yet delivered: the consumer never looks into dot-folders)
         try:
             for msg in messages:
@@ -525,18 +589,20 @@ class Processor:
         # step 3: staged rows and the rows that stay out of the outbox, in one transaction
         led.begin()
         try:
-            for msg, (m, _, _) in zip(messages, to_render):
-                led.add_staged(base, version, msg.message_key, msg.registry, msg.message_id, msg.kind,
-                               msg.message_version, sha256(msg.payload), m.values_hash, msg.file_name)
-            for fm, key, registry, status, mid in finals:
-                led.add_final(base, version, key, registry, mid or "", status,
-                              values_hash=fm.values_hash if fm is not None else None)
+            for p in pending:
+                for msg, m in zip(p.messages, p.mapped):
+                    led.add_staged(p.base, p.version, msg.message_key, msg.registry, msg.message_id, msg.kind,
+                                   msg.message_version, sha256(msg.payload), m.values_hash, msg.file_name)
+                for fm, key, registry, status, mid in p.finals:
+                    led.add_final(p.base, p.version, key, registry, mid or "", status,
+                                  values_hash=fm.values_hash if fm is not None else None)
             led.commit()
         except BaseException:
             led.rollback()
             raise
         crash_point()
         # step 4: deliver (rename into the outbox)
+        owner = [p for p in pending for _ in p.messages]
         moved = 0
         try:
             for msg in messages:
@@ -547,22 +613,24 @@ class Processor:
                 _fsync_dir(outbox)  # the renames are on disk before the ledger says delivered
         except OSError as exc:
             led.begin()
-            for msg in messages[:moved]:
-                led.mark_delivered(base, version, msg.message_key)
-            for msg in messages[moved:]:
-                led.drop_staged(base, version, msg.message_key)
+            for msg, p in zip(messages[:moved], owner):
+                led.mark_delivered(p.base, p.version, msg.message_key)
+            for msg, p in zip(messages[moved:], owner[moved:]):
+                led.drop_staged(p.base, p.version, msg.message_key)
                 _unlink(staging / msg.file_name)
             led.commit()
             self._count(messages[:moved], [])
             raise RunStopped(_write_issue(exc, outbox, "outbox")) from None
-        # step 5: delivered, and the composition version done
+        # step 5: delivered, and the composition versions done
         led.begin()
-        for msg in messages:
-            led.mark_delivered(base, version, msg.message_key)
-        led.set_composition(base, version, "done", digest)
+        for p in pending:
+            for msg in p.messages:
+                led.mark_delivered(p.base, p.version, msg.message_key)
+            led.set_composition(p.base, p.version, "done", p.digest)
         led.commit()
         crash_point()
-        self._count(messages, finals)
+        for p in pending:
+            self._count(p.messages, p.finals)
 
     def _count(self, messages: list[ExportedMessage], finals: list[tuple[Any, str, str, str, str | None]]) -> None:
         for msg in messages:
@@ -685,11 +753,13 @@ class Progress:
 
 def run(cfg: DatafangstConfig, *, workers: int = 1, exporter: Exporter | None = None,
         progress: Progress | None = None, items: Iterable[Item] | None = None,
-        on_item: Callable[[int], None] | None = None, setup: Setup | None = None) -> Summary:
+        on_item: Callable[[int], None] | None = None, setup: Setup | None = None,
+        batch_size: int = DELIVERY_BATCH) -> Summary:
     """Run datafangst once; the Summary says what happened (``stopped`` set when the run had to stop).
 
     ``items`` replaces the configured sources (the benchmark streams generated compositions this way);
-    ``on_item`` is called after each item with its index (tests use it to crash at a chosen point).
+    ``on_item`` is called after each item with its index (tests use it to crash at a chosen point);
+    ``batch_size`` composition versions share the delivery steps' transactions (1: each delivered on its own).
     """
     summary = Summary(workers=workers, outbox=str(cfg.outbox), quarantine=str(cfg.quarantine))
     progress = progress or Progress(False)
@@ -711,9 +781,9 @@ def run(cfg: DatafangstConfig, *, workers: int = 1, exporter: Exporter | None = 
             ledger.close()
         stream = items if items is not None else iter_items(cfg.sources)
         if workers <= 1:
-            _run_single(setup, stream, summary, progress, on_item)
+            _run_single(setup, stream, summary, progress, on_item, batch_size)
         else:
-            _run_parallel(setup, stream, summary, progress, workers)
+            _run_parallel(setup, stream, summary, progress, workers, batch_size)
     except RunStopped as exc:
         summary.stopped = exc.issue
     finally:
@@ -726,15 +796,16 @@ def run(cfg: DatafangstConfig, *, workers: int = 1, exporter: Exporter | None = 
 
 
 def _run_single(setup: Setup, stream: Iterable[Item], summary: Summary, progress: Progress,
-                on_item: Callable[[int], None] | None) -> None:
+                on_item: Callable[[int], None] | None, batch_size: int) -> None:
     ledger = open_ledger(setup.cfg)
     try:
-        proc = Processor(setup, ledger, summary)
+        proc = Processor(setup, ledger, summary, batch_size)
         for n, item in enumerate(stream):
             proc.process(item)
             progress.update(summary.counts)
             if on_item is not None:
                 on_item(n)
+        proc.flush()
     finally:
         ledger.close()
 
@@ -742,7 +813,7 @@ def _run_single(setup: Setup, stream: Iterable[Item], summary: Summary, progress
 _BATCH = 32
 
 
-def _worker(wid: int, setup: Setup, inq: Any, outq: Any, parent: int) -> None:
+def _worker(wid: int, setup: Setup, inq: Any, outq: Any, parent: int, batch_size: int) -> None:
     """A worker process: its own ledger connection; every version of a composition comes to the same worker."""
     summary = Summary()
     try:
@@ -750,7 +821,7 @@ def _worker(wid: int, setup: Setup, inq: Any, outq: Any, parent: int) -> None:
     except RunStopped as exc:
         outq.put(("stopped", wid, exc.issue.to_dict(), None))
         return
-    proc = Processor(setup, ledger, summary)
+    proc = Processor(setup, ledger, summary, batch_size)
     last = 0.0
     try:
         while True:
@@ -764,6 +835,7 @@ def _worker(wid: int, setup: Setup, inq: Any, outq: Any, parent: int) -> None:
                 break
             for item in batch:
                 proc.process(item)
+            proc.flush()
             if time.monotonic() - last > 0.2:
                 last = time.monotonic()
                 outq.put(("progress", wid, None, _snapshot(summary)))
@@ -782,11 +854,12 @@ def _snapshot(s: Summary) -> dict[str, Any]:
             "quarantine_reasons": dict(s.quarantine_reasons)}
 
 
-def _run_parallel(setup: Setup, stream: Iterable[Item], summary: Summary, progress: Progress, n: int) -> None:
+def _run_parallel(setup: Setup, stream: Iterable[Item], summary: Summary, progress: Progress, n: int,
+                  batch_size: int) -> None:
     ctx = mp.get_context("fork")  # the set-up (templates, mappings) is shared copy-on-write, not pickled
     inqs = [ctx.Queue(maxsize=8) for _ in range(n)]
     outq = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(w, setup, inqs[w], outq, os.getpid()), daemon=True)
+    procs = [ctx.Process(target=_worker, args=(w, setup, inqs[w], outq, os.getpid(), batch_size), daemon=True)
              for w in range(n)]
     for p in procs:
         p.start()
@@ -859,5 +932,5 @@ def _run_parallel(setup: Setup, stream: Iterable[Item], summary: Summary, progre
         raise RunStopped(stopped)
 
 
-__all__ = ["COUNTS", "Progress", "Processor", "RunStopped", "STAGING", "Setup", "Summary", "crash_point", "prepare",
+__all__ = ["COUNTS", "DELIVERY_BATCH", "Progress", "Processor", "RunStopped", "STAGING", "Setup", "Summary", "crash_point", "prepare",
            "recover", "run", "set_crash_at", "split_uid"]
