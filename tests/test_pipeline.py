@@ -86,6 +86,29 @@ def test_rerun_delivers_nothing_new(tmp_path: Path, shared_setup) -> None:  # ty
     assert not list((tmp_path / "outbox" / STAGING).iterdir())
 
 
+def test_same_version_with_changed_content_is_a_warning_not_a_resend(tmp_path: Path, shared_setup) -> None:  # type: ignore[no-untyped-def]
+    from openehr_kit.cli.datafangst_cmd import summary_text
+
+    cfg = _workspace(tmp_path)
+    assert _run(cfg, shared_setup).stopped is None
+    first = _outbox(tmp_path)
+    # a delivered composition's file, same uid and version, with one value changed (an EHR should never do this)
+    changed = 0
+    for f in sorted((tmp_path / "journal").glob("*.json")):
+        text = f.read_text(encoding="utf-8")
+        if '"OBJECT_VERSION_ID"' in text and "2025" in text and not f.name.startswith("invalid"):
+            f.write_text(text.replace("2025", "2024", 1), encoding="utf-8")
+            changed += 1
+            break
+    assert changed == 1
+    s = _run(cfg, shared_setup)
+    assert s.warnings == {"DFG109": 1}
+    assert s.counts["delivered"] == 0 and s.counts["corrected"] == 0 and _outbox(tmp_path) == first
+    assert "DFG109 x1" in summary_text(s.to_dict())
+    s = _run(cfg, shared_setup)  # still different from what was delivered: said again, still not re-sent
+    assert s.warnings == {"DFG109": 1} and s.counts["delivered"] == 0
+
+
 def test_correction_and_annulment(tmp_path: Path, shared_setup) -> None:  # type: ignore[no-untyped-def]
     cfg = _workspace(tmp_path)
     _run(cfg, shared_setup)

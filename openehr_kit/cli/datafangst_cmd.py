@@ -61,6 +61,9 @@ def summary_text(d: dict[str, Any]) -> str:
     if d.get("quarantine_reasons"):
         why = ", ".join(f"{k} x{v}" for k, v in sorted(d["quarantine_reasons"].items()))
         lines.append(f"  quarantine: {d['quarantine']} ({why})")
+    if d.get("warnings", {}).get("DFG109"):
+        lines.append(f"  DFG109 x{d['warnings']['DFG109']}: a composition version came again with different content; "
+                     "a committed version should never change (a correction is a new version), so it was not re-sent")
     if d.get("stopped"):
         s = d["stopped"]
         lines.append(f"STOPPED: {s.get('file') or ''}: {s['code']} {s['message']}")

@@ -72,6 +72,7 @@ class Summary:
     outbox: str = ""
     quarantine: str = ""
     quarantine_reasons: dict[str, int] = field(default_factory=dict)  # code -> count
+    warnings: dict[str, int] = field(default_factory=dict)  # code -> count (DFG109)
 
     def add(self, key: str, registry: str | None = None, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -88,11 +89,14 @@ class Summary:
                 mine[k] = mine.get(k, 0) + v
         for k, v in other["quarantine_reasons"].items():
             self.quarantine_reasons[k] = self.quarantine_reasons.get(k, 0) + v
+        for k, v in other.get("warnings", {}).items():
+            self.warnings[k] = self.warnings.get(k, 0) + v
 
     def to_dict(self) -> dict[str, Any]:
         rate = self.counts["compositions"] / self.seconds if self.seconds > 0 else None
         return {"ok": self.stopped is None, "counts": dict(self.counts), "by_registry": self.by_registry,
-                "quarantine_reasons": self.quarantine_reasons, "seconds": round(self.seconds, 3),
+                "quarantine_reasons": self.quarantine_reasons, "warnings": self.warnings,
+                "seconds": round(self.seconds, 3),
                 "compositions_per_second": round(rate, 1) if rate else None, "workers": self.workers,
                 "outbox": self.outbox, "quarantine": self.quarantine,
                 "stopped": self.stopped.to_dict() if self.stopped else None}
@@ -470,6 +474,10 @@ class Processor:
             status, old = hit
             if status == "quarantined" and old != digest:
                 return False  # changed since it was quarantined: try again
+            if status != "quarantined" and old is not None and old != digest:
+                # a committed version never changes in the EHR: this is not a correction (that would be a new
+                # version), so nothing is re-sent; counted so that the source's anomaly is seen
+                self.summary.warnings["DFG109"] = self.summary.warnings.get("DFG109", 0) + 1
             self.summary.add("already_done")  # quarantined unchanged counts here too: nothing new happened
             return True
         newer = [v for v, (s, _) in state.items() if v > version and s != "quarantined"]
@@ -851,7 +859,7 @@ def _worker(wid: int, setup: Setup, inq: Any, outq: Any, parent: int, batch_size
 
 def _snapshot(s: Summary) -> dict[str, Any]:
     return {"counts": dict(s.counts), "by_registry": {k: dict(v) for k, v in s.by_registry.items()},
-            "quarantine_reasons": dict(s.quarantine_reasons)}
+            "quarantine_reasons": dict(s.quarantine_reasons), "warnings": dict(s.warnings)}
 
 
 def _run_parallel(setup: Setup, stream: Iterable[Item], summary: Summary, progress: Progress, n: int,
