@@ -109,6 +109,26 @@ def test_same_version_with_changed_content_is_a_warning_not_a_resend(tmp_path: P
     assert s.warnings == {"DFG109": 1} and s.counts["delivered"] == 0
 
 
+def test_withheld_message_is_delivered_once_the_reservation_is_withdrawn(tmp_path: Path, shared_setup) -> None:  # type: ignore[no-untyped-def]
+    cfg = _workspace(tmp_path)
+    s1 = _run(cfg, shared_setup)
+    assert (s1.counts["delivered"], s1.counts["withheld"]) == (4, 2)
+    first = _outbox(tmp_path)
+    with (tmp_path / "reservations.csv").open("a", encoding="utf-8") as fh:
+        fh.write("02118545640,Norsk frakturregister,reservation_withdrawn,2025-06-01\n")
+    s2 = _run(cfg, shared_setup)
+    assert (s2.counts["delivered"], s2.counts["withheld"]) == (1, 0)
+    assert s2.by_registry["Norsk frakturregister"] == {"delivered": 1}
+    new = {n: b for n, b in _outbox(tmp_path).items() if n not in first}
+    assert len(new) == 1 and b"02118545640" in next(iter(new.values()))
+    con = sqlite3.connect(tmp_path / "ledger.sqlite")
+    statuses = sorted(r[0] for r in con.execute("SELECT status FROM messages"))
+    con.close()
+    assert statuses == ["delivered"] * 5 + ["withheld"]  # the released row replaced, the other still withheld
+    s3 = _run(cfg, shared_setup)  # nothing changed since: nothing new, nothing twice
+    assert s3.counts["delivered"] == 0 and s3.counts["already_done"] == 7 and len(_outbox(tmp_path)) == 5
+
+
 def test_correction_and_annulment(tmp_path: Path, shared_setup) -> None:  # type: ignore[no-untyped-def]
     cfg = _workspace(tmp_path)
     _run(cfg, shared_setup)

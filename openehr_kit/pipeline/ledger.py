@@ -227,6 +227,11 @@ class Ledger:
         self.conn.execute("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='staged'",
                           (uid, version, key))
 
+    def drop_withheld(self, uid: str, version: int, key: str) -> None:
+        """Forget a withheld row whose message is being delivered now (the patient's status changed)."""
+        self.conn.execute("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='withheld'",
+                          (uid, version, key))
+
     def set_composition(self, uid: str, version: int, status: str, content_hash: str | None,
                         reason: str | None = None) -> None:
         self.conn.execute("INSERT OR REPLACE INTO compositions VALUES (?,?,?,?,?,?)",

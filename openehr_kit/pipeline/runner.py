@@ -297,6 +297,7 @@ class _Planned:
     messages: list[ExportedMessage]
     mapped: list[Mapped]  # the Mapped of each message, in the same order
     finals: list[tuple[Mapped | None, str, str, str, str | None]]  # rows that do not go to the outbox
+    released: set[str]  # message keys withheld before, delivered now (their withheld row is replaced)
 
 
 class Processor:
@@ -316,6 +317,7 @@ class Processor:
         self.batch_size = batch_size
         self._pending: list[_Planned] = []
         self._pending_bases: set[str] = set()
+        self._recheck = False  # the current item is a done version looked at again for its withheld messages
 
     # -- reading --------------------------------------------------------------------------------------------------
 
@@ -417,6 +419,7 @@ class Processor:
             self.flush()  # an earlier version of this composition is in the batch: the ledger must say so first
         in_key = _input_key(item)
         self._histories = {}
+        self._recheck = False
         self._states = self.ledger.composition_states((quick[0], in_key) if quick else (in_key,))
         if quick is not None and self._seen_same(quick[0], quick[1], digest):
             return  # fast path of a re-run: this exact content was handled, no parsing or mapping
@@ -478,6 +481,9 @@ class Processor:
                 # a committed version never changes in the EHR: this is not a correction (that would be a new
                 # version), so nothing is re-sent; counted so that the source's anomaly is seen
                 self.summary.warnings["DFG109"] = self.summary.warnings.get("DFG109", 0) + 1
+            elif status == "done" and "withheld" in self._history(base).statuses(version).values():
+                self._recheck = True  # withheld then: the patient's reservation or consent may have changed
+                return False
             self.summary.add("already_done")  # quarantined unchanged counts here too: nothing new happened
             return True
         newer = [v for v, (s, _) in state.items() if v > version and s != "quarantined"]
@@ -535,7 +541,8 @@ class Processor:
         finals: list[tuple[Mapped | None, str, str, str, str | None]] = []  # (m, key, registry, status, mid)
         keys_now = {m.message_key for m in mapped}
         for m in mapped:
-            if m.message_key in done:
+            prior = done.get(m.message_key)
+            if prior is not None and prior != "withheld":
                 continue
             lin = lineages.get(m.message_key)
             if lin is not None and lin.delivered:
@@ -547,8 +554,9 @@ class Processor:
                 kind, mversion = "N", 0
             if patient is not None and not self.s.permissions.allowed(
                     patient.national_id, m.registry, self.cfg.registries.get(m.registry, "consent")):
-                finals.append((m, m.message_key, m.registry, "withheld", m.message_id))
-                continue
+                if prior is None:
+                    finals.append((m, m.message_key, m.registry, "withheld", m.message_id))
+                continue  # (still) withheld
             to_render.append((m, kind, mversion))
         for key, lin in lineages.items():  # delivered earlier, gone now (entry removed, or the composition deleted)
             if key in keys_now or key in done or not lin.delivered or lin.last_kind == "C":
@@ -558,6 +566,9 @@ class Processor:
                 finals.append((None, key, lin.registry, "not_annullable", lin.message_id))
                 continue
             to_render.append((ann, "C", lin.delivered))
+        if self._recheck and not to_render and not finals:
+            self.summary.add("already_done")  # the withheld messages stay withheld: nothing new happened
+            return
         if to_render and patient is None:
             raise Quarantine(Issue("DFG106", "the identity source has no national id for this composition's "
                                              "patient (by composition uid, EHR id or subject id)"), base, version)
@@ -570,7 +581,9 @@ class Processor:
                 messages.append(exp.render(m, ctx))
             except ExportFailed as exc:
                 raise Quarantine(exc.issue, base, version) from None
-        self._pending.append(_Planned(base, version, digest, messages, [m for m, _, _ in to_render], finals))
+        released = {m.message_key for m, _, _ in to_render if done.get(m.message_key) == "withheld"}
+        self._pending.append(_Planned(base, version, digest, messages, [m for m, _, _ in to_render], finals,
+                                      released))
         self._pending_bases.add(base)
         if len(self._pending) >= self.batch_size:
             self.flush()
@@ -599,6 +612,8 @@ class Processor:
         try:
             for p in pending:
                 for msg, m in zip(p.messages, p.mapped):
+                    if msg.message_key in p.released:
+                        led.drop_withheld(p.base, p.version, msg.message_key)
                     led.add_staged(p.base, p.version, msg.message_key, msg.registry, msg.message_id, msg.kind,
                                    msg.message_version, sha256(msg.payload), m.values_hash, msg.file_name)
                 for fm, key, registry, status, mid in p.finals:
