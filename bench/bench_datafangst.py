@@ -37,15 +37,24 @@ def inner(n: int, workers: int, folder: Path, fsync: bool) -> dict[str, object]:
     (folder / "feed.ndjson").write_text("")
     cfg = load_config(cfg_path)
     items = (Item(f"gen:{i}", line, ndjson=True) for i, line in enumerate(iter_ndjson(n, patients=1000)))
+    cpu0 = _cpu_seconds()
     t = time.perf_counter()
     s = run(cfg, workers=workers, items=items)
     wall = time.perf_counter() - t
+    cpu = _cpu_seconds() - cpu0
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"n": n, "workers": workers, "fsync": fsync, "seconds": round(wall, 1),
             "per_second": round(s.counts["compositions"] / wall, 1), "counts": s.counts,
+            "cpu_ms_per_composition": round(cpu / max(1, s.counts["compositions"]) * 1000, 3),
             "stopped": str(s.stopped) if s.stopped else None,
             "peak_rss_mb_parent": round(me / 1024, 1), "peak_rss_mb_worker_max": round(kids / 1024, 1)}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the workers), user + system."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def steps(sample: int) -> dict[str, float]:
@@ -115,7 +124,8 @@ def main() -> None:
         for n in ([a.small, a.n] if a.small and a.small < a.n else [a.n]):
             r = measure(n, w, a.fsync)
             print(f"n={r['n']:>7} workers={w} fsync={a.fsync}: {r['seconds']:>7.1f} s, {r['per_second']:>7.1f} "
-                  f"compositions/s, peak RSS parent {r['peak_rss_mb_parent']} MB, largest worker "
+                  f"compositions/s, CPU {r['cpu_ms_per_composition']:.3f} ms/composition (all processes), "
+                  f"peak RSS parent {r['peak_rss_mb_parent']} MB, largest worker "
                   f"{r['peak_rss_mb_worker_max']} MB; delivered {r['counts']['delivered']}, withheld "
                   f"{r['counts']['withheld']}, quarantined {r['counts']['quarantined']}"
                   + (f"; STOPPED {r['stopped']}" if r["stopped"] else ""), flush=True)
