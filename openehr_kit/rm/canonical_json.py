@@ -2,7 +2,8 @@
 
 ``json.loads`` does the parsing; one pass over the result then types every object. The loaded dicts are reused
 as the attribute dicts (``_type`` popped, child dicts replaced by RMObjects in place), so the pass allocates one
-small RMObject per RM object and copies nothing.
+small RMObject per RM object and copies nothing. A table built once per RM type gives each attribute's expected
+JSON kind, so a well-formed attribute costs one dict lookup; anything else takes the careful path that explains it.
 
 Errors are ParseErrors located by JSON pointer (``/content/0/data``) and, where it can be found, the line and
 column of the offending value in the source text.
@@ -19,17 +20,16 @@ from openehr_kit.rm.instance import (
     AttrInfo,
     RMObject,
     attr_info,
-    attr_table,
+    attribute_names,
     base_type,
     infer_type,
+    is_generic,
     coerce_text,
     kind_name,
     lookup_type,
     type_known,
 )
 from openehr_kit.textio import decode_text
-
-_MISSING = object()
 
 
 def read_json_composition(
@@ -124,11 +124,69 @@ class _JsonReader:
         )
 
     def obj(self, node: dict[str, Any], declared: str, loc: str) -> RMObject:
-        """Type ``node`` (a loaded JSON object) and, recursively, everything below it."""
+        """Type ``node`` (a loaded JSON object) and, recursively, everything below it.
+
+        The loop handles the well-formed cases (a primitive of the declared kind, an object, a list of objects)
+        from the per-type spec table; anything else, including every error, goes through ``value()``.
+        """
         rm_type = node.pop("_type", None)
-        explicit = True
+        # an explicit, already-checked, non-generic type needs no resolution (the common case)
+        try:
+            table = _BY_TYPE[rm_type]
+            owner = rm_type
+            explicit = True
+        except (KeyError, TypeError):  # inferred, generic, not seen yet, or bad (unhashable: a list, an object)
+            rm_type, owner, explicit = self.resolve(node, rm_type, declared, loc)
+            table = _spec_table(owner)
+            if explicit and owner == rm_type and not is_generic(rm_type):
+                _BY_TYPE[rm_type] = table
+        unknown: dict[str, Any] | None = None
+        drop: list[str] | None = None
+        for name in node:
+            value = node[name]
+            try:
+                want, declared_type = table[name]
+            except KeyError:
+                pass
+            else:
+                if type(value) is want:
+                    if want is dict:
+                        node[name] = self.obj(value, declared_type, f"{loc}/{name}")
+                    elif want is list:
+                        self.items(value, declared_type, f"{loc}/{name}", owner, name)
+                    continue  # else a primitive of exactly the declared kind: kept as it is
+            # the careful path: unknown attributes, nulls, untyped attributes, wrong kinds, lenient coercion
+            info = attr_info(owner, name)
+            if info is None or value is None:
+                # unknown attributes move to .unknown; null means absent in the RM and is dropped
+                if drop is None:
+                    drop = []
+                drop.append(name)
+                if info is None:
+                    if unknown is None:
+                        unknown = {}
+                    unknown[name] = value
+                continue
+            node[name] = self.value(value, info, f"{loc}/{name}", owner, name)
+        if drop:
+            for name in drop:
+                del node[name]
+        if unknown:
+            self.report_unknown(owner, unknown, loc)
+        # RMObject(rm_type, node, loc, None, explicit, unknown) without the class call and __init__ frame
+        made = _new(RMObject)
+        made.rm_type = rm_type
+        made.attrs = node
+        made.location = loc
+        made.line = None
+        made.explicit_type = explicit
+        made.unknown = unknown
+        return made
+
+    def resolve(self, node: dict[str, Any], rm_type: Any, declared: str, loc: str) -> tuple[str, str, bool]:
+        """The type of ``node`` (``_type`` already popped into ``rm_type``): (type name, the name its attributes
+        are looked up under, whether the source named it). Infers an omitted type; fails on a bad one."""
         if rm_type is None:
-            explicit = False
             owner = infer_type(declared, frozenset(node), node.get("value")) if declared else None
             if owner is None and "@type" in node:
                 self.fail(
@@ -144,47 +202,22 @@ class _JsonReader:
                     expected="an object with _type",
                     found=f"keys {sorted(node)[:6]}",
                 )
-            rm_type = base_type(owner)  # type: ignore[arg-type]
-        elif type(rm_type) is not str:
+            return base_type(owner), owner, False  # type: ignore[arg-type]
+        if type(rm_type) is not str:
             self.fail("RMR003", loc + "/_type", "_type must be a string", "a type name", kind_name(rm_type))
-        elif not type_known(rm_type):
+        if not type_known(rm_type):
             self.fail("RMR002", loc + "/_type", f"unknown RM type {rm_type!r}", "an openEHR RM type", repr(rm_type))
-        else:
-            owner = lookup_type(rm_type, declared) if "<" in declared else rm_type
-        table = attr_table(owner)
-        unknown: dict[str, Any] | None = None
-        drop: list[str] | None = None
-        for name, value in node.items():
-            info = table.get(name, _MISSING)
-            if info is _MISSING:
-                info = table[name] = attr_info(owner, name)
-            if info is None or value is None:
-                # unknown attributes move to .unknown; null means absent in the RM and is dropped
-                if drop is None:
-                    drop = []
-                drop.append(name)
-                if info is None:
-                    if unknown is None:
-                        unknown = {}
-                    unknown[name] = value
-                continue
-            # fast paths for the two commonest cases; everything else (and every error) goes through value()
-            kind = type(value)
-            prim = info.primitive
-            if info.is_container is False:
-                if prim is None:
-                    if kind is dict and info.type_name:
-                        node[name] = self.obj(value, info.type_name, f"{loc}/{name}")
-                        continue
-                elif kind is prim:
-                    continue
-            node[name] = self.value(value, info, f"{loc}/{name}", owner, name)
-        if drop:
-            for name in drop:
-                del node[name]
-        if unknown:
-            self.report_unknown(owner, unknown, loc)
-        return RMObject(rm_type, node, loc, None, explicit, unknown)
+        return rm_type, lookup_type(rm_type, declared) if "<" in declared else rm_type, True
+
+    def items(self, value: list[Any], declared: str, loc: str, owner: str, name: str) -> None:
+        """Type, in place, the items of a list attribute whose items are RM objects of type ``declared``."""
+        for i, item in enumerate(value):
+            if type(item) is dict:
+                value[i] = self.obj(item, declared, f"{loc}/{i}")
+            else:  # a wrong kind of item (or null): value() reports it
+                info = attr_info(owner, name)
+                assert info is not None
+                value[i] = self.value(item, info._replace(is_container=False), f"{loc}/{i}", owner, name)
 
     def value(self, value: Any, info: AttrInfo, loc: str, owner: str, name: str) -> Any:
         kind = type(value)
@@ -233,6 +266,45 @@ class _JsonReader:
     def report_unknown(self, owner: str, unknown: dict[str, Any], loc: str) -> None:
         for name in unknown:
             self.note("RMR005", f"{loc}/{name}", f"{owner} has no attribute {name!r}; kept uninterpreted")
+
+
+# Per attribute-lookup type name: attribute name -> (the Python type a well-formed JSON value has, the declared
+# RM type of the object(s) it holds). Only attributes with such a fast form are listed; all others take the
+# careful path. Filled on first use per type, so each (type, attribute) is looked up in the RM metadata once.
+_Spec = tuple[type, str]
+_SPEC_TABLES: dict[str, dict[str, _Spec]] = {}
+# Explicit ``_type`` names already checked as known RM types -> their spec table. Generic classes are never
+# listed: their attributes are looked up under the declared slot type (lookup_type), so they need resolve().
+_BY_TYPE: dict[str, dict[str, _Spec]] = {}
+
+
+def _spec_table(owner: str) -> dict[str, _Spec]:
+    """The spec table of the type attributes are looked up under (generic arguments included), built once."""
+    table = _SPEC_TABLES.get(owner)
+    if table is None:
+        table = _SPEC_TABLES[owner] = {}
+        for name in attribute_names(owner) or ():
+            spec = _spec(attr_info(owner, name))
+            if spec is not None:
+                table[name] = spec
+    return table
+
+
+def _spec(info: AttrInfo | None) -> _Spec | None:
+    """The fast form of an attribute: a primitive of one Python type, one object, or a list of objects."""
+    if info is None:
+        return None
+    if info.is_container is False:
+        if info.primitive is not None:
+            return info.primitive, ""
+        if info.type_name:
+            return dict, info.type_name
+    elif info.is_container and info.primitive is None and info.type_name:
+        return list, info.type_name
+    return None
+
+
+_new = object.__new__  # allocates an RMObject without running __init__ (see _JsonReader.obj)
 
 
 def _expected(info: AttrInfo) -> str:

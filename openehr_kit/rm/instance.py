@@ -56,7 +56,11 @@ PRIMITIVES: dict[str, type] = {
 
 @dataclass(slots=True, eq=False)
 class RMObject:
-    """One RM object: type name, attributes, and where it was read from."""
+    """One RM object: type name, attributes, and where it was read from.
+
+    The canonical JSON reader builds instances without calling ``__init__`` (it is the hottest allocation of a
+    reading): a new field needs setting in ``canonical_json._JsonReader.obj`` as well.
+    """
 
     rm_type: str
     attrs: dict[str, Any]
@@ -181,6 +185,16 @@ def is_abstract(name: str) -> bool:
         return False
     t = _schema.rm_type(base_type(name))
     return bool(t is not None and t.abstract)
+
+
+@functools.lru_cache(maxsize=None)
+def is_generic(name: str) -> bool:
+    """Whether ``name`` has or takes generic arguments (``DV_INTERVAL``, ``HISTORY<ITEM_TREE>``); True without
+    metadata, where it cannot be told."""
+    if _schema is None or "<" in name:
+        return True
+    t = _schema.rm_type(name)
+    return bool(t is None or t.generic_parameters)
 
 
 def _element_type(type_name: str) -> str:
@@ -520,6 +534,7 @@ __all__ = [
     "infer_type",
     "lookup_type",
     "is_abstract",
+    "is_generic",
     "to_canonical_json",
     "to_canonical_xml",
     "type_known",

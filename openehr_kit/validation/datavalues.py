@@ -70,6 +70,7 @@ from openehr_kit.validation.primitives import (
     parse_time,
     temporal_key,
     compare_keys,
+    date_problem,
     date_time_problem,
 )
 from openehr_kit.validation.report import Reporter, Where
@@ -119,6 +120,9 @@ _LOCAL_TEXTS: dict[int, tuple[Terminology, dict[str, frozenset[str]]]] = {}
 _LOCAL_TEXTS_MAX = 256
 
 
+_NO_TEXTS: frozenset[str] = frozenset()
+
+
 def local_texts(terminology: Terminology | None, code: str) -> frozenset[str]:
     """The texts of a local code in every language the terminology defines (normalised, see ``_norm``)."""
     if terminology is None:
@@ -134,7 +138,7 @@ def local_texts(terminology: Terminology | None, code: str) -> frozenset[str]:
         if len(_LOCAL_TEXTS) >= _LOCAL_TEXTS_MAX:
             _LOCAL_TEXTS.clear()
         hit = _LOCAL_TEXTS[id(terminology)] = (terminology, {c: frozenset(t) for c, t in table.items()})
-    return hit[1].get(code, frozenset())
+    return hit[1].get(code, _NO_TEXTS)
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -496,24 +500,74 @@ def _coded(c: CObject | None, v: RMObject, where: Where, rep: Reporter, pre: str
 _TEXT_CODES = {"value": "VAL109"}
 
 
-# id(constraint) -> (constraint, its code alternatives): () for none, None when the constraint constrains more than
-# the code (the full path handles it). Computed once per template node.
-_CODE_SPECS: dict[int, tuple[CObject, tuple[CObject, ...] | None]] = {}
+class _CodeSpec:
+    """Which (terminology, code) pairs a coded text's code alternatives accept, as sets: the same answers as
+    ``_code_verdict(...) == 0`` for some alternative, with one or two set look-ups."""
+
+    __slots__ = ("any", "free_codes", "by_terminology")
+
+    def __init__(self, alts: tuple[CObject, ...]) -> None:
+        #: some alternative accepts every code (none at all, a CONSTRAINT_REF, a code phrase without a list)
+        self.any = not alts
+        #: codes accepted whatever the terminology (code lists of alternatives that name no terminology)
+        self.free_codes: set[str] = set()
+        #: terminology name (``_terminology_name``) -> its accepted codes, None for any code
+        self.by_terminology: dict[str, set[str] | None] = {}
+        for k in alts:
+            if not isinstance(k, CCodePhrase):
+                self.any = True  # ConstraintRef or a constraint the code check does not apply to
+            elif not k.terminology_id:
+                if k.code_list:
+                    self.free_codes.update(k.code_list)
+                else:
+                    self.any = True
+            else:
+                name = _terminology_name(k.terminology_id)
+                if not k.code_list:
+                    self.by_terminology[name] = None
+                elif name not in self.by_terminology:
+                    self.by_terminology[name] = set(k.code_list)
+                else:
+                    known = self.by_terminology[name]
+                    if known is not None:
+                        known.update(k.code_list)
+
+    def accepts(self, tid: str, code: str) -> bool:
+        if self.any or code in self.free_codes:
+            return True
+        by_t = self.by_terminology
+        if not by_t:
+            return False
+        # a terminology name is its own name (``_terminology_name`` is idempotent): the exact id is tried first
+        codes = by_t.get(tid, _NO_CODES)
+        if codes is _NO_CODES:
+            codes = by_t.get(_terminology_name(tid), _NO_CODES)
+            if codes is _NO_CODES:
+                return False
+        return codes is None or code in codes
+
+
+_NO_CODES: set[str] = set()
+
+# id(constraint) -> (constraint, its code spec): None when the constraint constrains more than the code (the full
+# path handles it). Computed once per template node.
+_CODE_SPECS: dict[int, tuple[CObject | None, _CodeSpec | None]] = {}
 _CODE_SPECS_MAX = 65536
+_OPEN_SPEC = _CodeSpec(())
 
 
-def _code_spec(c: CObject | None) -> tuple[CObject, ...] | None:
+def _code_spec(c: CObject | None) -> _CodeSpec | None:
     if c is None:
-        return ()
+        return _OPEN_SPEC
     hit = _CODE_SPECS.get(id(c))
     if hit is None or hit[0] is not c:
-        spec: tuple[CObject, ...] | None = None
+        spec: _CodeSpec | None = None
         if isinstance(c, (CCodePhrase, ConstraintRef)):
-            spec = (c,)
+            spec = _CodeSpec((c,))
         elif isinstance(c, CComplexObject) and c.attributes and all(
             a.rm_attribute_name == "defining_code" for a in c.attributes
         ):
-            spec = tuple(k for a in c.attributes for k in a.children)
+            spec = _CodeSpec(tuple(k for a in c.attributes for k in a.children))
         if len(_CODE_SPECS) >= _CODE_SPECS_MAX:
             _CODE_SPECS.clear()
         hit = _CODE_SPECS[id(c)] = (c, spec)
@@ -532,20 +586,19 @@ def _dv_coded_text(c: CObject | None, v: RMObject, where: Where, rep: Reporter) 
         code = ca.get("code_string")
         if type(tido) is RMObject and type(code) is str and code:
             tid = tido.attrs.get("value")
-            alts = _code_spec(c)
-            if type(tid) is str and tid and alts is not None:
-                if not alts or any(_code_verdict(k, tid, code) == 0 for k in alts):
-                    if tid == "local":
-                        accepted = local_texts(where.terminology, code)
-                        if not accepted or text in accepted or _norm(text) in accepted:
-                            return
-                    elif tid == "openehr":
-                        accepted = _oe.all_rubrics(code)
-                        if (text in accepted or (accepted and any(_same_text(text, t) for t in accepted))
-                                or (not accepted and c is None)):
-                            return
-                    else:
+            spec = _code_spec(c)
+            if type(tid) is str and tid and spec is not None and spec.accepts(tid, code):
+                if tid == "local":
+                    accepted = local_texts(where.terminology, code)
+                    if not accepted or text in accepted or _norm(text) in accepted:
                         return
+                elif tid == "openehr":
+                    accepted = _oe.all_rubrics(code)
+                    if (text in accepted or (accepted and any(_same_text(text, t) for t in accepted))
+                            or (not accepted and c is None)):
+                        return
+                else:
+                    return
     _coded(c, v, where, rep)
 
 
@@ -865,7 +918,7 @@ def _temporal(kind: str, parse: Callable[[str], Any], word: str, code: str, quic
 
 
 _TEMPORAL_ITEMS = (CDate, CTime, CDateTime, CDuration)
-_dv_date = _temporal("date", parse_date, "date", "VAL112")
+_dv_date = _temporal("date", parse_date, "date", "VAL112", date_problem)
 _dv_time = _temporal("time", parse_time, "time", "VAL112")
 _dv_date_time = _temporal("date_time", parse_date_time, "date-time", "VAL112", date_time_problem)
 _dv_duration = _temporal("duration", parse_duration, "duration", "VAL115")
@@ -1170,6 +1223,43 @@ def _effective(constraint: CObject, rm: str) -> CObject | None:
 # (id(constraint), base RM type) -> (constraint, its effective form): decided once per template node and type
 _EFFECTIVE: dict[tuple[int, str], tuple[CObject, CObject | None]] = {}
 _EFFECTIVE_MAX = 65536
+
+
+def _attributes_only(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
+    """A data value type without its own checker: the template's attribute constraints only."""
+    if isinstance(c, CComplexObject):
+        _check_attributes(c, v, where, rep, {})
+
+
+# (id(constraint) or 0, RM type as written) -> (constraint, checker, effective constraint)
+_RESOLVED: dict[tuple[int, str], tuple[CObject | None, Checker, CObject | None]] = {}
+
+
+def checker_for(constraint: CObject | None, rm_type: str) -> tuple[Checker, CObject | None]:
+    """(checker, effective constraint) such that ``checker(effective, value, where, rep)`` does exactly what
+    ``check_data_value(constraint, value, where, rep)`` does for an ``RMObject`` value of ``rm_type``.
+
+    Decided once per template node and RM type, so a caller that checks many values under the same constraint
+    (the structure walker) skips the dispatch."""
+    key = (id(constraint) if constraint is not None else 0, rm_type)
+    hit = _RESOLVED.get(key)
+    if hit is None or hit[0] is not constraint:
+        check = _CHECKERS.get(rm_type)
+        eff = constraint
+        if constraint is not None or check is None:
+            base = base_type_name(rm_type)
+            check = _CHECKERS.get(base)
+            if constraint is not None:
+                eff = _effective(constraint, base)
+        if len(_RESOLVED) >= _EFFECTIVE_MAX:
+            _RESOLVED.clear()
+        hit = _RESOLVED[key] = (constraint, check if check is not None else _attributes_only, eff)
+    return hit[1], hit[2]
+
+
+def base_type_name(rm_type: str) -> str:
+    cut = rm_type.find("<")
+    return rm_type if cut < 0 else rm_type[:cut]
 
 
 def check_data_value(constraint: CObject | None, value: RMObject, where: Where, rep: Reporter) -> None:

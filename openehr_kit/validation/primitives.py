@@ -222,6 +222,23 @@ def parse_date(text: str) -> IsoDate:
     raise IsoError(_date_shape_hint(text))
 
 
+# the complete extended date (most values in practice), ASCII digits only so that the field comparisons below are
+# exact; anything else goes through parse_date
+_DATE_COMMON_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def date_problem(text: str) -> str | None:
+    """Why ``text`` is not a valid date, or None; for validity alone (the same verdict and reason as
+    :func:`parse_date`), without building the parsed form. Days past the 28th go through ``parse_date``."""
+    if _DATE_COMMON_RE.fullmatch(text) is not None and "01" <= text[5:7] <= "12" and "01" <= text[8:10] <= "28":
+        return None
+    try:
+        parse_date(text)
+    except IsoError as exc:
+        return str(exc)
+    return None
+
+
 def _date_shape_hint(text: str) -> str:
     if "W" in text:
         return "week dates are not supported; use YYYY-MM-DD"
@@ -882,6 +899,7 @@ __all__ = [
     "check_primitive",
     "check_temporal_constraint",
     "compile_pattern",
+    "date_problem",
     "date_time_problem",
     "days_in_month",
     "duration_pattern_violation",

@@ -111,10 +111,12 @@ def _child(where: WhereArg, attr: str, child: Any) -> Loc:
 
 
 def _check_group(
-    value: Any, group: str, what: str, code: str, loc: Loc, rep: Reporter, rejected: list[RMObject]
+    value: Any, group: str, what: str, code: str, where: WhereArg, attr: str, rep: Reporter,
+    rejected: list[RMObject],
 ) -> str | None:
     """A DV_CODED_TEXT the RM binds to an openEHR group: coded, in terminology ``openehr``, code in the group.
     Returns the code when it is valid (for further checks), else None (the value is added to ``rejected``).
+    ``where.attr`` is the value's place (its location is built only when reporting).
 
     The valid case is two dict look-ups; the expected-codes list and the message are built only when reporting.
     The term text is not compared here (the data-value checker owns VAL108)."""
@@ -124,6 +126,7 @@ def _check_group(
     if code_string is not None and tid == term.TERMINOLOGY_ID and code_string in term.codes_in_group(group):
         return code_string
     rejected.append(value)
+    loc = _child(where, attr, value)
     noun = _NOUN.get(group) or term.group_name(group)
     expected = "one of " + term.describe_group(group, limit=8)
     if code_string is None:
@@ -166,17 +169,22 @@ def _check_code_phrase(
     valid: Callable[[str], bool],
     kind: str,
     hint: str | Callable[[str], str],
-    loc: Loc,
+    where: WhereArg,
+    attr: str,
     rep: Reporter,
     rejected: list[RMObject],
 ) -> None:
     """A CODE_PHRASE from an external code set (ISO 639-1, ISO 3166-1, IANA): a wrong code is an error; a valid
-    code under another terminology id only a warning, since the code still names the value unambiguously."""
+    code under another terminology id only a warning, since the code still names the value unambiguously.
+    ``where.attr`` is the value's place (its location is built only when reporting)."""
     if not isinstance(value, RMObject):
         return
     tid, code_string = _code_of(value)
     if code_string is None:
         return  # an empty CODE_PHRASE is the reader's / walker's finding
+    if tid == terminology_id and valid(code_string):
+        return  # the common case
+    loc = _child(where, attr, value)
     if not valid(code_string):
         rejected.append(value)
         rep.add(
@@ -203,7 +211,7 @@ def _check_language(obj: RMObject, where: WhereArg, rep: Reporter, rejected: lis
     _check_code_phrase(
         value, "language", "VAL203", iso.LANGUAGES_ID, iso.is_language, "an ISO 639-1 language code",
         " (two lower-case letters, e.g. en, de, nb, optionally with a region: pt-br)",
-        _child(where, "language", value), rep, rejected,
+        where, "language", rep, rejected,
     )
 
 
@@ -211,7 +219,7 @@ def _check_encoding(obj: RMObject, where: WhereArg, rep: Reporter, rejected: lis
     value = obj.attrs.get("encoding")
     _check_code_phrase(
         value, "encoding", "VAL205", iso.CHARSETS_ID, iso.is_charset, "an IANA character set name",
-        " (e.g. UTF-8)", _child(where, "encoding", value), rep, rejected,
+        " (e.g. UTF-8)", where, "encoding", rep, rejected,
     )
 
 
@@ -222,13 +230,13 @@ def _territory_hint(code: str) -> str:
     return _TERRITORY_HINTS.get(code, " (two upper-case letters, e.g. DE, NO, SE)")
 
 
-def _check_party(party: Any, loc: Loc, rep: Reporter, rejected: list[RMObject]) -> None:
+def _check_party(party: Any, where: WhereArg, attr: str, rep: Reporter, rejected: list[RMObject]) -> None:
     """PARTY_RELATED.Relationship_valid, wherever a party proxy appears (subject, composer, performer...);
-    ``loc`` locates the party."""
+    ``where.attr`` is the party's place."""
     if isinstance(party, RMObject) and party.rm_type == "PARTY_RELATED":
         rel = party.attrs.get("relationship")
-        _check_group(rel, "subject_relationship", "relationship", "VAL210", _child(loc, "relationship", rel), rep,
-                     rejected)
+        _check_group(rel, "subject_relationship", "relationship", "VAL210", _child(where, attr, party),
+                     "relationship", rep, rejected)
 
 
 def _check_participations(obj: RMObject, attr: str, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
@@ -249,13 +257,13 @@ def _check_participations(obj: RMObject, attr: str, where: WhereArg, rep: Report
         # terminologies (local, SNOMED CT) are allowed for this DV_TEXT
         if isinstance(function, RMObject) and (_code_of(function)[0] or "").lower() == term.TERMINOLOGY_ID:
             _check_group(function, "participation_function", "participation function", "VAL210",
-                         _child(pw, "function", function), rep, rejected)
+                         pw, "function", rep, rejected)
         performer = pattrs.get("performer")
-        _check_party(performer, _child(pw, "performer", performer), rep, rejected)
+        _check_party(performer, pw, "performer", rep, rejected)
         mode = pattrs.get("mode")
         if isinstance(mode, RMObject):
             _check_group(mode, "participation_mode", "participation mode", "VAL210",
-                         _child(pw, "mode", mode), rep, rejected)
+                         pw, "mode", rep, rejected)
 
 
 def _participation_loc(where: WhereArg, attr: str, part: RMObject, i: int) -> Loc:
@@ -297,7 +305,7 @@ def _composition(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[R
     category = attrs.get("category")
     # COMPOSITION.Category_validity
     cat = _check_group(category, "composition_category", "composition category", "VAL201",
-                       _child(where, "category", category), rep, rejected)
+                       where, "category", rep, rejected)
     # COMPOSITION.Is_persistent_validity: is_persistent implies context = Void
     if cat == "431" and isinstance(attrs.get("context"), RMObject):
         rep.add(
@@ -309,19 +317,19 @@ def _composition(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[R
             found="context",
         )
     composer = attrs.get("composer")
-    _check_party(composer, _child(where, "composer", composer), rep, rejected)
+    _check_party(composer, where, "composer", rep, rejected)
     _check_language(obj, where, rep, rejected)  # COMPOSITION.Language_valid
     territory = attrs.get("territory")  # COMPOSITION.Territory_valid
     _check_code_phrase(
         territory, "territory", "VAL204", iso.TERRITORIES_ID, iso.is_territory, "an ISO 3166-1 country code",
-        _territory_hint, _child(where, "territory", territory), rep, rejected,
+        _territory_hint, where, "territory", rep, rejected,
     )
 
 
 def _event_context(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
     attrs = obj.attrs
     setting = attrs.get("setting")
-    _check_group(setting, "setting", "setting", "VAL202", _child(where, "setting", setting), rep, rejected)
+    _check_group(setting, "setting", "setting", "VAL202", where, "setting", rep, rejected)
     end = attrs.get("end_time")
     if end is not None:  # no end time (the common case): nothing to compare
         start = attrs.get("start_time")
@@ -351,9 +359,9 @@ def _entry(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObjec
             found="nothing",
         )
     else:
-        _check_party(subject, _child(where, "subject", subject), rep, rejected)
+        _check_party(subject, where, "subject", rep, rejected)
     provider = attrs.get("provider")
-    _check_party(provider, _child(where, "provider", provider), rep, rejected)
+    _check_party(provider, where, "provider", rep, rejected)
     _check_participations(obj, "other_participations", where, rep, rejected)
 
 
@@ -366,10 +374,10 @@ def _action(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObje
     current = ism.attrs.get("current_state")
     transition = ism.attrs.get("transition")
     # ISM_TRANSITION.Current_state_valid and Transition_valid
-    state = _check_group(current, "instruction_states", "current state", "VAL207",
-                         _child(iw, "current_state", current), rep, rejected)
-    trans = _check_group(transition, "instruction_transitions", "ISM transition", "VAL207",
-                         _child(iw, "transition", transition), rep, rejected)
+    state = _check_group(current, "instruction_states", "current state", "VAL207", iw, "current_state", rep,
+                         rejected)
+    trans = _check_group(transition, "instruction_transitions", "ISM transition", "VAL207", iw, "transition", rep,
+                         rejected)
     # the transition is "the ISM transition which occurred to arrive in the current_state"
     if state is not None and trans is not None and term.ism_transition_allowed(state, trans) is False:
         target = term.ism_target_state(trans) or ""
@@ -409,8 +417,7 @@ def _element(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObj
             found="value and null_flavour",
         )
     # ELEMENT.Null_flavour_valid
-    _check_group(null_flavour, "null_flavours", "null flavour", "VAL210",
-                 _child(where, "null_flavour", null_flavour), rep, rejected)
+    _check_group(null_flavour, "null_flavours", "null flavour", "VAL210", where, "null_flavour", rep, rejected)
 
 
 def _history(obj: RMObject, where: WhereArg, rep: Reporter, rejected: list[RMObject]) -> None:
@@ -469,8 +476,7 @@ def _interval_event(obj: RMObject, where: WhereArg, rep: Reporter, rejected: lis
             found=text,
         )
     math = obj.attrs.get("math_function")  # INTERVAL_EVENT.Math_function_validity
-    _check_group(math, "event_math_function", "math function", "VAL209",
-                 _child(where, "math_function", math), rep, rejected)
+    _check_group(math, "event_math_function", "math function", "VAL209", where, "math_function", rep, rejected)
 
 
 _RULES: dict[str, Rule] = {

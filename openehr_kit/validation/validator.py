@@ -16,11 +16,15 @@ values whose code they rejected; the walker then does not report those values ag
 for a plain-text category, no VAL106/VAL107/VAL122 for its code, no VAL108 comparing a text with a wrong code).
 
 Speed: matching tables (per constraint attribute: node id -> children, slots, name rules, data-value alternative
-per RM type, single-candidate matches; per node: the attributes whose absence can matter) are built once per
-template and cached; RM facts per type (mandatory attributes, rules, name kind) are one dict hit. No ``Where``,
-path or message is built unless an issue is reported: RM rules get their location as a function, and a data
-value is checked quietly first (a location-less ``Where``) and again with its location only when the quiet run
-found something.
+per RM type with its resolved checker, single-candidate matches together with the matched node's path, label and
+facts, occurrence bounds; per node: the attributes whose absence can matter) are built once per template and
+cached; RM facts per type (mandatory attributes, rules, name kind) are one dict hit. No ``Where``, path or message
+is built unless an issue is reported: RM rules get their location as a function, and a data value is checked
+quietly first (a location-less ``Where``) and again with its location only when the quiet run found something.
+Two shortcuts take the bulk of a composition: an ELEMENT with just a node id, a plain name and a value is checked
+without the general object walk (``_Walker.element``), and an object the template leaves open is first checked
+quietly without paths (``_Walker.open_quiet``); each falls back to the general walk, which reports, whenever
+there may be something to report, so the issues are the same.
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ from openehr_kit.validation.datavalues import check_data_value as _check_data_va
 from openehr_kit.validation.primitives import check_primitive as _check_primitive  # noqa: E402
 from openehr_kit.validation.rm_rules import RULE_TYPES  # noqa: E402
 from openehr_kit.validation.rm_rules import check_rm_rules as _check_rm_rules  # noqa: E402
+from openehr_kit.validation.datavalues import checker_for as _checker_for  # noqa: E402
+
+#: the real RM-rule checker (``_check_rm_rules`` may be replaced, e.g. by a test's spy)
+_real_check_rm_rules = _check_rm_rules
 
 #: kept for callers that reported a partial install (every checker is present now)
 MISSING_CHECKERS: list[str] = []
@@ -146,6 +154,23 @@ def _type_info(rm_type: str) -> tuple[tuple[str, ...], bool, bool]:
     return hit
 
 
+#: "not computed yet" in the walker's plan tables (None is a computed answer there)
+_NO_PLAN: Any = object()
+
+#: ``_element_fast_ok()``, computed on first use (the RM schema is loaded lazily)
+_ELEMENT_FAST: list[bool] = []
+
+
+def _element_fast_ok() -> bool:
+    """Whether an ELEMENT holding exactly archetype_node_id, name and value can skip the general object walk: the
+    RM requires no other attribute of it, its name is a plain DV_TEXT attribute, and its RM rule
+    (``rm_rules._element``: is_null xor null_flavour) has nothing to report when it has a value and no
+    null_flavour."""
+    if not _ELEMENT_FAST:
+        _ELEMENT_FAST.append(_ELEMENT_ATTRS.issuperset(_mandatory("ELEMENT")) and _type_info("ELEMENT")[2])
+    return _ELEMENT_FAST[0]
+
+
 def _is_data_value(rm_type: str) -> bool:
     return rm_type.startswith("DV_") or rm_type == "CODE_PHRASE"
 
@@ -166,6 +191,10 @@ def _open_kind(parent_rm: str, attr: str, rm: str) -> int:
             hit = _PLAIN_DATA if _is_data_value(rm) else _OBJECT
         _OPEN_KIND[key] = hit
     return hit
+
+
+#: data value RM type -> its checker without a template constraint (``datavalues.checker_for(None, rm)``)
+_OPEN_CHECK: dict[str, Callable[..., None]] = {}
 
 
 # RM type name (generic arguments included) -> whether the RM-rule checker has rules for it: one dict hit per
@@ -274,6 +303,34 @@ class _AttrTable:
     by_name: dict[tuple[int, Any, Any], tuple[list[CObject], bool]] = field(default_factory=dict)
     #: (node id, RM type) -> match() result, for node ids with a single candidate constraint of the right type
     keyed_match: dict[tuple[str, str], tuple[CObject, CObject | None, bool, bool]] = field(default_factory=dict)
+    #: data value RM type -> (the one alternative it matches, its data-value checker, the constraint the checker
+    #: gets): the whole dispatch of a data value, decided once; None when the slow path decides (several or no
+    #: alternatives, not a data value). Filled on first use (``_Walker.dv_plan``).
+    dv_plans: dict[str, tuple[CObject, Callable[..., None], CObject | None] | None] = field(default_factory=dict)
+    #: (occurrence checks: (child, lower, upper) of the children with an occurrence bound, cardinality lower,
+    #: cardinality upper) for ``check_occurrences``, computed on first use
+    occ: tuple[tuple[tuple[int, CObject, int, int | None], ...], int, int | None] | None = None
+    #: language -> node id -> (RM type, the ``keyed_match`` answer for (node id, RM type) unpacked, with the
+    #: matched node's entry and facts): everything ``multi`` needs for the common item, in one dict hit. The
+    #: first RM type met with a node id is kept; others take the general path.
+    fast: dict[str, dict[str, _FastMatch]] = field(default_factory=dict)
+
+
+def _occurrence_spec(
+    attr: CAttribute,
+) -> tuple[tuple[tuple[int, CObject, int, int | None], ...], int, int | None]:
+    """What ``check_occurrences`` compares for a container attribute: (id(child), child, occurrences lower, upper)
+    of the children whose occurrences can be violated, and the cardinality's lower and upper bound."""
+    checks = []
+    for c in attr.children:
+        occ = c.occurrences
+        if occ is None or isinstance(c, CPrimitiveObject) or (not occ.lower and occ.upper is None):
+            continue
+        checks.append((id(c), c, occ.lower, occ.upper))
+    card = attr.cardinality
+    lower = card.interval.lower if card is not None and card.interval.lower else 0
+    upper = card.interval.upper if card is not None else None
+    return tuple(checks), lower, upper
 
 
 def _data_value_alternative(alts: list[CObject], rm: str) -> CObject | tuple[CObject, ...] | None:
@@ -313,8 +370,21 @@ def _affinity(alt: CObject, value: RMObject) -> bool:
     return False
 
 
-#: per matched constraint node: (attribute tables, name rules, attributes whose absence may be an issue)
-_Facts = tuple[dict[str, _AttrTable] | None, tuple[_NameRule, ...], tuple[str, ...]]
+#: per matched constraint node: (attribute tables, name rules, attributes whose absence may be an issue, the
+#: node's ``value`` table when an ELEMENT matched to it may take the walker's fast path (``_Walker.element``) or
+#: False when it may not; None: the value is unconstrained)
+_Facts = tuple[dict[str, _AttrTable] | None, tuple[_NameRule, ...], tuple[str, ...], "_AttrTable | None | bool"]
+
+#: the attributes of the common ELEMENT (the only ones its fast path handles)
+_ELEMENT_ATTRS = frozenset({"archetype_node_id", "name", "value"})
+
+
+#: ``_AttrTable.fast`` entry: (RM type, id(constraint), constraint, node checked against, template path, its own
+#: terminology or None, label, is an archetype root, its facts)
+_FastMatch = tuple[str, int, CObject, CObject, str, "Terminology | None", str, bool, "_Facts"]
+
+#: what descending into a matched node needs: (template path, its own terminology or None, label, is a root)
+_Entry = tuple[str, "Terminology | None", str, bool]
 
 
 def _absence_may_matter(attr: CAttribute) -> bool:
@@ -343,7 +413,8 @@ class _Tables:
         self._paths: dict[int, str] = {}
         self._terms: dict[int, Terminology | None] = {}
         self._facts: dict[int, _Facts] = {}
-        self._entries: dict[tuple[int, str], tuple[str, Terminology | None, str]] = {}
+        self._entries: dict[str, dict[int, _Entry]] = {}
+        self._quiet: dict[str, dict[int, Where]] = {}
         self._ism: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
     # -- lookups on constraint nodes ---------------------------------------------------------------------------
@@ -396,7 +467,13 @@ class _Tables:
                     table = self.attrs(node)
                     required = tuple(name for name, at in table.items() if _absence_may_matter(at.attr))
                 rules = self.name_rules(node)
-            hit = self._facts[id(node)] = (table, rules, required)
+            element: _AttrTable | None | bool = False
+            # an ELEMENT with exactly its three usual attributes has nothing to report about the absence of any
+            # attribute this node or the RM requires (all present) nor about archetype_node_id (unconstrained)
+            if (_element_fast_ok() and _ELEMENT_ATTRS.issuperset(required)
+                    and (table is None or "archetype_node_id" not in table)):
+                element = table.get("value") if table is not None else None
+            hit = self._facts[id(node)] = (table, rules, required, element)
         return hit
 
     def ism_codes(self, node: CObject) -> tuple[frozenset[str], frozenset[str]]:
@@ -410,14 +487,29 @@ class _Tables:
             hit = self._ism[id(node)] = (steps, _coded_codes(node, "current_state"))
         return hit
 
-    def entry(self, node: CObject, term: Terminology | None, lang: str) -> tuple[str, Terminology | None, str]:
-        """(template path, terminology in force, label) for descending into a matched node."""
-        key = (id(node), lang)
-        hit = self._entries.get(key)
+    def quiet_wheres(self, lang: str) -> dict[int, Where]:
+        """id(terminology) -> the location-less Where of quiet data-value checks in ``lang`` (see
+        ``_Walker.quiet``)."""
+        hit = self._quiet.get(lang)
         if hit is None:
-            hit = self._entries[key] = (self.path(node), self.terminology(node, None), self.label(node, lang))
-        if hit[1] is None and term is not None:
-            return hit[0], term, hit[2]
+            hit = self._quiet[lang] = {}
+        return hit
+
+    def entries(self, lang: str) -> dict[int, _Entry]:
+        """id(node) -> ``entry(node, lang)`` for the nodes entered so far in ``lang`` (the walker reads it)."""
+        hit = self._entries.get(lang)
+        if hit is None:
+            hit = self._entries[lang] = {}
+        return hit
+
+    def entry(self, node: CObject, lang: str) -> _Entry:
+        """(template path, the node's own terminology or None, label, node is an archetype root) for descending
+        into a matched node."""
+        by_id = self.entries(lang)
+        hit = by_id.get(id(node))
+        if hit is None:
+            hit = by_id[id(node)] = (self.path(node), self.terminology(node, None), self.label(node, lang),
+                                     isinstance(node, CArchetypeRoot))
         return hit
 
     def attrs(self, node: CComplexObject) -> dict[str, _AttrTable]:
@@ -553,19 +645,24 @@ def _times(n: int) -> str:
 class _Walker:
     """One validation run: the template's tables, the reporter and the composition's language."""
 
-    __slots__ = ("t", "rep", "lang", "_rules", "_dv", "_prim", "_facts", "_quiet", "_scratch", "rejected")
+    __slots__ = ("t", "rep", "lang", "_rules", "_dv", "_prim", "_facts", "_entries", "_quiet", "_scratch",
+                 "_fast_rules", "rejected")
 
     def __init__(self, tables: _Tables, rep: Reporter, lang: str) -> None:
         self.t = tables
         self._facts = tables._facts  # read directly on the hot path; filled through tables.facts()
+        self._entries = tables.entries(lang)  # likewise, filled through tables.entry()
         self.rep = rep
         self.lang = lang
         # bound once: module globals are looked up on every call otherwise
         self._rules = _check_rm_rules
+        #: whether the RM rules are the real ones, whose verdict on a plain ELEMENT is known (see ``element``)
+        self._fast_rules = _check_rm_rules is _real_check_rm_rules
         self._dv: Callable[[CObject | None, RMObject, Where, Reporter], None] = _check_data_value
         self._prim: Callable[[Any, Any, Where, Reporter], None] = _check_primitive
         #: id(terminology) -> a location-less Where carrying the terminology and language a data-value check needs
-        self._quiet: dict[int, Where] = {}
+        #: (kept with the tables: a Where is immutable)
+        self._quiet = tables.quiet_wheres(lang)
         #: receives the issues of the quiet first run of a data-value check (see ``data_value``)
         self._scratch = Reporter()
         #: ids of the coded values whose code an RM rule rejected (reported once, by the rule)
@@ -599,6 +696,15 @@ class _Walker:
         """Check ``obj`` (matched to ``cons``; None: unconstrained) and everything below it."""
         rm = obj.rm_type
         attrs = obj.attrs
+        facts: _Facts | None = None
+        if cons is not None:
+            facts = self._facts.get(id(cons))
+            if facts is None:
+                facts = self.t.facts(cons)
+            # the commonest object by far: an ELEMENT with a name and a value
+            if (rm == "ELEMENT" and len(attrs) == 3 and facts[3] is not False and self._fast_rules
+                    and not obj.unknown and self.element(obj, attrs, facts, tpath, term, label)):
+                return
         if obj.unknown:
             ip = obj.location or "/"
             for name in obj.unknown:
@@ -619,11 +725,8 @@ class _Walker:
 
         table: dict[str, _AttrTable] | None = None
         required: tuple[str, ...] = ()
-        if cons is not None:
-            facts = self._facts.get(id(cons))
-            if facts is None:
-                facts = self.t.facts(cons)
-            table, rules, required = facts
+        if facts is not None:
+            table, rules, required, _ = facts
             if rules:
                 self.check_name(obj, rules, tpath, term, label)
 
@@ -678,6 +781,49 @@ class _Walker:
                 assert table is not None
                 self.absent(obj, table[name], tpath, term, label)
 
+    def element(
+        self, obj: RMObject, attrs: dict[str, Any], facts: _Facts, tpath: str, term: Terminology | None,
+        label: str | None,
+    ) -> bool:
+        """``obj`` for an ELEMENT with exactly archetype_node_id, name and value (the caller checked the count and
+        that the node allows it, ``facts[3]``): no unknown or missing attribute to report, no RM rule that can fire
+        (it has a value and no null_flavour), so only its name constraint and its value are checked, in the order
+        ``obj`` would check them. False, before anything is reported, when the element is not that plain."""
+        name = attrs.get("name")
+        value = attrs.get("value")
+        if type(name) is not RMObject or type(value) is not RMObject or name.rm_type != "DV_TEXT" \
+                or type(attrs.get("archetype_node_id")) is not str:
+            return False
+        nattrs = name.attrs
+        if len(nattrs) != 1:
+            return False
+        text = nattrs.get("value")
+        if type(text) is not str or not text or text.isspace():
+            return False  # the name itself has something to report: the general walk reports it in order
+        if facts[1]:
+            self.check_name(obj, facts[1], tpath, term, label)
+        at = facts[3]
+        if at is None or at.open:  # type: ignore[union-attr]
+            self.unconstrained("ELEMENT", "value", value, tpath, term, label)
+            return True
+        assert isinstance(at, _AttrTable)
+        rm = value.rm_type
+        plan = at.dv_plans.get(rm, _NO_PLAN)
+        if plan is _NO_PLAN:
+            plan = self.dv_plan(at, rm)
+        if plan is None:
+            self.single(obj, "value", value, at, tpath, term, label)
+            return True
+        cons, check, eff = plan  # type: ignore[misc]
+        quiet = self._quiet.get(id(term))
+        if quiet is None or quiet.terminology is not term:
+            quiet = self.quiet(term)
+        scratch = self._scratch
+        check(eff, value, quiet, scratch)
+        if scratch.issues:
+            self.report_data_value(cons, value, None, None, term, label)
+        return True
+
     def check_name(
         self, obj: RMObject, rules: tuple[_NameRule, ...], tpath: str, term: Terminology | None, label: str | None
     ) -> None:
@@ -701,15 +847,12 @@ class _Walker:
         if kind is None:
             kind = _open_kind(parent_rm, name, rm)
         if kind == _PLAIN_DATA:
-            attrs = value.attrs
-            # fast path: a plain DV_TEXT with a non-blank value (every LOCATABLE's name) has nothing to report
-            if rm == "DV_TEXT" and len(attrs) == 1:
-                text = attrs.get("value")
-                if type(text) is str and text and not text.isspace():
-                    return
-            self.data_value(None, value, ptpath, name, term, plabel)
+            if not self.open_value_quiet(value, rm, term):
+                self.report_data_value(None, value, ptpath, name, term, plabel)
             return
         if kind == _OBJECT:
+            if self.open_quiet(value, term):
+                return  # nothing below to report: no path or label needed
             label = value.name_value if "archetype_node_id" in value.attrs else None
             self.obj(value, None, _join(ptpath, name), term, label)
             return
@@ -717,6 +860,67 @@ class _Walker:
         self.add("VAL007", f"'{name}' of {parent_rm} must be a {declared}, found {rm}",
                  _join(ptpath, name), value.location, label=plabel, term=term, line=value.line,
                  expected=declared, found=rm)
+
+    def open_value_quiet(self, value: RMObject, rm: str, term: Terminology | None) -> bool:
+        """Whether a data value the template leaves open is valid: ``data_value(None, ...)``'s quiet run, with the
+        checker resolved once per RM type. False leaves the issues in the scratch reporter for
+        ``report_data_value``."""
+        attrs = value.attrs
+        # fast path: a plain DV_TEXT with a non-blank value (every LOCATABLE's name) has nothing to report
+        if rm == "DV_TEXT" and len(attrs) == 1:
+            text = attrs.get("value")
+            if type(text) is str and text and not text.isspace():
+                return True
+        check = _OPEN_CHECK.get(rm)
+        if check is None:
+            check = _OPEN_CHECK[rm] = _checker_for(None, rm)[0]
+        quiet = self._quiet.get(id(term))
+        if quiet is None or quiet.terminology is not term:
+            quiet = self.quiet(term)
+        scratch = self._scratch
+        check(None, value, quiet, scratch)
+        return not scratch.issues
+
+    def open_quiet(self, obj: RMObject, term: Terminology | None) -> bool:
+        """Whether ``obj(obj, None, ...)`` (an object the template leaves open) would report nothing, decided
+        without building any path: no unknown attribute, no RM rules for its type, its RM-mandatory attributes
+        present, and every object below of a type the RM allows there and quiet itself (the same decisions as
+        ``obj`` and ``unconstrained``). False when anything may need reporting: the full walk then reports it."""
+        if obj.unknown:
+            return False
+        rm = obj.rm_type
+        info = _TYPE_INFO.get(rm)
+        if info is None:
+            info = _type_info(rm)
+        if info[1]:
+            return False
+        attrs = obj.attrs
+        for name in info[0]:
+            if attrs.get(name) is None:
+                return False
+        scratch = self._scratch
+        for name, value in attrs.items():
+            kind = type(value)
+            if kind is RMObject:
+                items: list[Any] | tuple[RMObject] = (value,)
+            elif kind is list:
+                items = value
+            else:
+                continue
+            for item in items:
+                if type(item) is not RMObject:
+                    continue
+                irm = item.rm_type
+                open_kind = _OPEN_KIND.get((rm, name, irm))
+                if open_kind is None:
+                    open_kind = _open_kind(rm, name, irm)
+                if open_kind == _OBJECT:
+                    if not self.open_quiet(item, term):
+                        return False
+                elif open_kind != _PLAIN_DATA or not self.open_value_quiet(item, irm, term):
+                    scratch.issues.clear()  # the full walk checks (and reports) the value again
+                    return False
+        return True
 
     def single(
         self,
@@ -730,9 +934,7 @@ class _Walker:
     ) -> None:
         """A single-valued attribute the template constrains: pick the alternative, then check against it."""
         if _is_data_value(value.rm_type):
-            cons = self.match_data_value(value, at, ptpath, term, plabel)
-            if cons is not None:
-                self.data_value(cons, value, None, None, term, plabel)
+            self.constrained_value(value, at, ptpath, term, plabel)
             return
         matched = self.match(value, at, ptpath, term, plabel, None)
         if matched is None:
@@ -755,23 +957,120 @@ class _Walker:
     ) -> None:
         """A container attribute the template constrains: match each item, then occurrences and cardinality."""
         found: dict[int, list[RMObject]] = {}
+        fast = at.fast.get(self.lang)
+        if fast is None:
+            fast = at.fast[self.lang] = {}
+        fast_element = self._fast_rules
         for item in items:
-            if not isinstance(item, RMObject):
+            if type(item) is not RMObject and not isinstance(item, RMObject):
                 continue
-            if _is_data_value(item.rm_type):  # a list of data values (rare: e.g. other_reference_ranges)
-                cons = self.match_data_value(item, at, ptpath, term, plabel)
-                if cons is not None:
-                    found.setdefault(id(cons), []).append(item)
-                    self.data_value(cons, item, None, None, term, plabel)
+            rm = item.rm_type
+            attrs = item.attrs
+            key = attrs.get("archetype_node_id")
+            # the common case: a node id (and type) already matched to its one candidate, see ``match``
+            hit = fast.get(key) if type(key) is str else None
+            if hit is None or hit[0] != rm:
+                self.multi_item(item, at, found, fast, ptpath, name, term, plabel)
                 continue
-            matched = self.match(item, at, ptpath, term, plabel, found)
-            if matched is None:
+            _, cid, cons, target, path, node_term, label, is_root, facts = hit
+            got = found.get(cid)
+            if got is None:
+                found[cid] = [item]
+            else:
+                got.append(item)
+            if node_term is None:
+                node_term = term
+            if is_root:
+                self.check_root_details(item, target)  # type: ignore[arg-type]
+            # ``obj``'s ELEMENT fast path, without the call to ``obj``
+            if (rm == "ELEMENT" and len(attrs) == 3 and facts[3] is not False and fast_element
+                    and not item.unknown and self.element(item, attrs, facts, path, node_term, label)):
                 continue
-            cons, target, slot_fill, counted = matched
-            if counted:
-                found.setdefault(id(cons), []).append(item)
-            self.descend(item, cons, target, slot_fill, ptpath, name, term)
+            self.obj(item, target, path, node_term, label)
         self.check_occurrences(parent, name, items, at, found, ptpath, term)
+
+    def multi_item(
+        self,
+        item: RMObject,
+        at: _AttrTable,
+        found: dict[int, list[RMObject]],
+        fast: dict[str, _FastMatch],
+        ptpath: str,
+        name: str,
+        term: Terminology | None,
+        plabel: str | None,
+    ) -> None:
+        """One item of ``multi`` the fast table does not answer: match, count, descend; remember the match in
+        ``fast`` when ``match`` memoised it (one candidate of the right type for its node id)."""
+        rm = item.rm_type
+        if _is_data_value(rm):  # a list of data values (rare: e.g. other_reference_ranges)
+            cons = self.constrained_value(item, at, ptpath, term, plabel)
+            if cons is not None:
+                found.setdefault(id(cons), []).append(item)
+            return
+        matched = self.match(item, at, ptpath, term, plabel, found)
+        if matched is None:
+            return
+        cons, target, slot_fill, counted = matched
+        if counted:
+            found.setdefault(id(cons), []).append(item)
+        key = item.attrs.get("archetype_node_id")
+        if (type(key) is str and key not in fast and not slot_fill and target is not None
+                and at.keyed_match.get((key, rm)) is matched):
+            entry = self.t.entry(target, self.lang)
+            facts = self._facts.get(id(target))
+            if facts is None:
+                facts = self.t.facts(target)
+            fast[key] = (rm, id(cons), cons, target, entry[0], entry[1], entry[2], entry[3], facts)
+        self.descend(item, cons, target, slot_fill, ptpath, name, term)
+
+    def quiet(self, term: Terminology | None) -> Where:
+        """The location-less Where of a quiet data-value check under ``term`` (one per terminology and language,
+        kept with the template's tables)."""
+        hit = self._quiet.get(id(term))
+        if hit is None or hit.terminology is not term:
+            hit = self._quiet[id(term)] = Where("", "", None, term, self.lang, None)
+        return hit
+
+    def dv_plan(self, at: _AttrTable, rm: str) -> tuple[CObject, Callable[..., None], CObject | None] | None:
+        """``at.dv_plans[rm]``, computed: the one alternative a data value of type ``rm`` matches, with its
+        checker; None when ``match_data_value`` must decide (several alternatives, none, not a data value)."""
+        plan = None
+        if _is_data_value(rm):
+            memo = at.dv_match
+            if rm in memo:
+                hit = memo[rm]
+            else:
+                hit = memo[rm] = _data_value_alternative(at.attr.children, rm)
+            if hit is not None and type(hit) is not tuple:
+                check, eff = _checker_for(hit, rm)  # type: ignore[arg-type]
+                plan = (hit, check, eff)
+        at.dv_plans[rm] = plan  # type: ignore[assignment]
+        return plan  # type: ignore[return-value]
+
+    def constrained_value(
+        self, value: RMObject, at: _AttrTable, ptpath: str, term: Terminology | None, plabel: str | None
+    ) -> CObject | None:
+        """A data value under a constrained attribute: match it to its alternative (``match_data_value``) and check
+        it (``data_value``); the alternative, or None when there is none (reported)."""
+        rm = value.rm_type
+        plan = at.dv_plans.get(rm, _NO_PLAN)
+        if plan is _NO_PLAN:
+            plan = self.dv_plan(at, rm)
+        if plan is None:
+            cons = self.match_data_value(value, at, ptpath, term, plabel)
+            if cons is not None:
+                self.data_value(cons, value, None, None, term, plabel)
+            return cons
+        cons, check, eff = plan  # type: ignore[misc]
+        quiet = self._quiet.get(id(term))
+        if quiet is None or quiet.terminology is not term:
+            quiet = self.quiet(term)
+        scratch = self._scratch
+        check(eff, value, quiet, scratch)
+        if scratch.issues:
+            self.report_data_value(cons, value, None, None, term, plabel)
+        return cons
 
     def data_value(
         self,
@@ -784,15 +1083,28 @@ class _Walker:
     ) -> None:
         """Hand a data value to the data-value checker, quietly first: no location (Where, paths) is built for the
         great majority of values, which are valid. Only when the quiet run finds something is the check run again
-        with the value's location, into the report. The template path is the constraint's (``cons``), or
-        ``ptpath/step`` for a value the template leaves open."""
+        with the value's location, into the report (``report_data_value``). The template path is the
+        constraint's (``cons``), or ``ptpath/step`` for a value the template leaves open."""
         quiet = self._quiet.get(id(term))
-        if quiet is None:
-            quiet = self._quiet[id(term)] = Where("", "", None, term, self.lang, None)
+        if quiet is None or quiet.terminology is not term:
+            quiet = self.quiet(term)
         scratch = self._scratch
         self._dv(cons, value, quiet, scratch)
-        if not scratch.issues:
-            return
+        if scratch.issues:
+            self.report_data_value(cons, value, ptpath, step, term, label)
+
+    def report_data_value(
+        self,
+        cons: CObject | None,
+        value: RMObject,
+        ptpath: str | None,
+        step: str | None,
+        term: Terminology | None,
+        label: str | None,
+    ) -> None:
+        """The quiet check of a data value found something (in the scratch reporter): check it again with its
+        location, into the report."""
+        scratch = self._scratch
         scratch.issues.clear()
         if cons is not None:
             tpath = self.t.path(cons)
@@ -822,10 +1134,12 @@ class _Walker:
             label = item.name_value
             self.obj(item, None, self.t.path(cons), term, label)
             return
-        if isinstance(target, CArchetypeRoot):
-            self.check_root_details(item, target)
-        path, node_term, label = self.t.entry(target, term, self.lang)
-        self.obj(item, target, path, node_term, label)
+        entry = self._entries.get(id(target))
+        if entry is None:
+            entry = self.t.entry(target, self.lang)
+        if entry[3]:
+            self.check_root_details(item, target)  # type: ignore[arg-type]
+        self.obj(item, target, entry[0], term if entry[1] is None else entry[1], entry[2])
 
     # -- matching ------------------------------------------------------------------------------------------------
 
@@ -867,9 +1181,7 @@ class _Walker:
         """Several alternatives of the value's type: each is tried quietly; the first that accepts the value is its
         constraint. None does: the value is reported against the alternative it was evidently meant for (its units
         or code listed, see ``_affinity``), else the one with the fewest issues, else the first."""
-        quiet = self._quiet.get(id(term))
-        if quiet is None:
-            quiet = self._quiet[id(term)] = Where("", "", None, term, self.lang, None)
+        quiet = self.quiet(term)
         scratch = self._scratch
         best = alts[0]
         best_key: tuple[int, int] | None = None
@@ -1083,37 +1395,38 @@ class _Walker:
         ptpath: str,
         term: Terminology | None,
     ) -> None:
-        ip = parent.location or "/"
-        missing = False
-        for c in at.attr.children:
-            occ = c.occurrences
-            if occ is None or isinstance(c, CPrimitiveObject):
-                continue
-            got = found.get(id(c))
-            n = len(got) if got else 0
-            if occ.lower and n < occ.lower:
-                missing = True
-                self.missing(c, occ.lower, occ.upper, n, ip, parent.line, term)
-            elif occ.upper is not None and got and n > occ.upper:
-                extra = got[occ.upper]
-                lab = self.t.label(c, self.lang)
-                msg = (f"{lab} is not allowed here (the template excludes it)" if occ.upper == 0 else
-                       f"{lab} occurs {_times(n)}; the template allows at most {occ.upper}")
-                self.add("VAL003", msg, self.t.path(c), extra.location, label=lab, term=term, line=extra.line,
-                         expected=_occ_text(occ.lower or 0, occ.upper), found=n)
+        spec = at.occ
+        if spec is None:
+            spec = at.occ = _occurrence_spec(at.attr)
+        checks, lower, upper = spec
         n = len(items)
-        card = at.attr.cardinality
-        lower = card.interval.lower if card is not None and card.interval.lower else 0
-        upper = card.interval.upper if card is not None else None
+        if not checks and upper is None and n and lower <= 1:
+            return  # no occurrence bounds, and no cardinality (nor RM non-emptiness) a non-empty list can break
+        missing = False
+        for cid, c, lo, up in checks:
+            got = found.get(cid)
+            k = len(got) if got else 0
+            if lo and k < lo:
+                missing = True
+                self.missing(c, lo, up, k, parent.location or "/", parent.line, term)
+            elif up is not None and got and k > up:
+                extra = got[up]
+                lab = self.t.label(c, self.lang)
+                msg = (f"{lab} is not allowed here (the template excludes it)" if up == 0 else
+                       f"{lab} occurs {_times(k)}; the template allows at most {up}")
+                self.add("VAL003", msg, self.t.path(c), extra.location, label=lab, term=term, line=extra.line,
+                         expected=_occ_text(lo or 0, up), found=k)
         if lower < 1 and _non_empty(parent.rm_type, name):
             lower = 1
         if upper is not None and n > upper:
             self.add("VAL004", f"'{name}' has {n} items; at most {upper} {'is' if upper == 1 else 'are'} allowed", _join(ptpath, name),
-                     _join(ip, name), term=term, line=parent.line, expected=_occ_text(lower, upper), found=n)
+                     _join(parent.location or "/", name), term=term, line=parent.line,
+                     expected=_occ_text(lower, upper), found=n)
         elif n < lower and not missing:
             self.add("VAL004", f"'{name}' has {n} item{'s' if n != 1 else ''}; at least {lower} "
-                     f"{'is' if lower == 1 else 'are'} required", _join(ptpath, name), _join(ip, name),
-                     term=term, line=parent.line, expected=_occ_text(lower, upper), found=n)
+                     f"{'is' if lower == 1 else 'are'} required", _join(ptpath, name),
+                     _join(parent.location or "/", name), term=term, line=parent.line,
+                     expected=_occ_text(lower, upper), found=n)
 
     def missing(
         self, c: CObject, lower: int, upper: int | None, n: int, ip: str, line: int | None, term: Terminology | None
