@@ -23,7 +23,7 @@ from openehr_kit.mapping.exports import Message
 from openehr_kit.mapping.formats import ExportFormat, FieldDef, find_format
 from openehr_kit.mapping.model import Condition, FieldMap, Mapping
 from openehr_kit.opt.model import OperationalTemplate
-from openehr_kit.rm.instance import RMObject
+from openehr_kit.rm.instance import RMObject, base_type
 
 NULL_FLAVOUR_UNKNOWN = "253"
 
@@ -62,24 +62,34 @@ def select(start: list[Any], path: str) -> list[Any]:
     """Every object (or primitive) the path reaches from the start objects, in document order."""
     cur = start
     for attr, key, name in parse_steps(path):
-        nxt: list[Any] = []
-        for obj in cur:
-            if not isinstance(obj, RMObject):
-                continue
-            value = obj.attrs.get(attr)
-            if value is None:
-                continue
-            for item in value if isinstance(value, list) else (value,):
-                if key is not None:
-                    if not isinstance(item, RMObject) or item.attrs.get("archetype_node_id") != key:
-                        continue
-                    if name is not None and item.name_value != name:
-                        continue
-                nxt.append(item)
-        cur = nxt
+        cur = _step(cur, attr, key, name)
         if not cur:
             break
     return cur
+
+
+def _step(cur: list[Any], attr: str, key: str | None, name: str | None) -> list[Any]:
+    """One path step: the values of ``attr`` of each object, kept when they have the node id (and name)."""
+    nxt: list[Any] = []
+    for obj in cur:
+        if not isinstance(obj, RMObject):
+            continue
+        value = obj.attrs.get(attr)
+        if value is None:
+            continue
+        if key is None:
+            if isinstance(value, list):
+                nxt.extend(value)
+            else:
+                nxt.append(value)
+            continue
+        for item in value if isinstance(value, list) else (value,):
+            if not isinstance(item, RMObject) or item.attrs.get("archetype_node_id") != key:
+                continue
+            if name is not None and item.name_value != name:
+                continue
+            nxt.append(item)
+    return nxt
 
 
 @dataclass(slots=True)
@@ -88,6 +98,16 @@ class Found:
 
     value: Any
     element: RMObject | None = None
+    #: code_keys(value), worked out on first use (fields and conditions often ask about the same value)
+    keys: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """``code_keys(value)``."""
+        keys = self.keys
+        if keys is None:
+            keys = self.keys = code_keys(self.value)
+        return keys
 
     @property
     def null_flavour(self) -> str | None:
@@ -98,22 +118,23 @@ class Found:
 
 
 def found_values(objs: list[Any]) -> list[Found]:
-    out = []
-    for o in objs:
-        if isinstance(o, RMObject) and o.base_type == "ELEMENT":
-            out.append(Found(o.attrs.get("value"), o))
-        else:
-            out.append(Found(o))
-    return out
+    return [Found(o.attrs.get("value"), o) if isinstance(o, RMObject) and _base(o) == "ELEMENT" else Found(o)
+            for o in objs]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # reading data values
 
 
+def _base(obj: RMObject) -> str:
+    """``obj.base_type`` without its two calls (this module asks it for nearly every value it reads)."""
+    t = obj.rm_type
+    return t if "<" not in t else base_type(t)
+
+
 def _code_string(obj: RMObject) -> str | None:
     """The code of a DV_CODED_TEXT, DV_ORDINAL/DV_SCALE symbol or CODE_PHRASE."""
-    t = obj.base_type
+    t = _base(obj)
     if t == "CODE_PHRASE":
         c = obj.attrs.get("code_string")
         return c if isinstance(c, str) else None
@@ -125,7 +146,7 @@ def _code_string(obj: RMObject) -> str | None:
 
 
 def _terminology(obj: RMObject) -> str | None:
-    t = obj.base_type
+    t = _base(obj)
     if t in ("DV_ORDINAL", "DV_SCALE"):
         obj = obj.attrs.get("symbol")
     elif t != "CODE_PHRASE":
@@ -141,11 +162,29 @@ def code_keys(obj: Any) -> tuple[str, ...]:
     """The keys a code map may use for this coded value: ``at0012`` / ``253`` and ``terminology::code``."""
     if not isinstance(obj, RMObject):
         return ()
-    code = _code_string(obj)
-    if code is None:
-        return ()
-    term = _terminology(obj)
-    return (code, f"{term}::{code}") if term else (code,)
+    # _code_string and _terminology in one: the object that carries the code and terminology id
+    t = _base(obj)
+    if t == "CODE_PHRASE":
+        phrase: Any = obj
+        code = obj.attrs.get("code_string")
+        if not isinstance(code, str):
+            return ()
+    else:
+        # an ordinal's terminology is looked up on its symbol itself (as _terminology does)
+        phrase = obj.attrs.get("symbol" if t in ("DV_ORDINAL", "DV_SCALE") else "defining_code")
+        if not isinstance(phrase, RMObject):
+            return ()
+        if phrase.rm_type == "CODE_PHRASE":  # the usual case, _code_string(phrase) without the call
+            code = phrase.attrs.get("code_string")
+            if not isinstance(code, str):
+                return ()
+        else:
+            code = _code_string(phrase)
+            if code is None:
+                return ()
+    tid = phrase.attrs.get("terminology_id")
+    term = tid.attrs.get("value") if isinstance(tid, RMObject) else None
+    return (code, f"{term}::{code}") if isinstance(term, str) and term else (code,)
 
 
 def _number(obj: Any) -> tuple[Decimal, str | None]:
@@ -156,7 +195,7 @@ def _number(obj: Any) -> tuple[Decimal, str | None]:
         return Decimal(str(obj)), None
     if not isinstance(obj, RMObject):
         raise MapError("MAP101", f"a number was expected, found {type(obj).__name__}")
-    t = obj.base_type
+    t = _base(obj)
     if t in ("DV_QUANTITY", "DV_COUNT"):
         mag = obj.attrs.get("magnitude")
         units = obj.attrs.get("units") if t == "DV_QUANTITY" else None
@@ -236,7 +275,7 @@ _FORMAT_TOKEN = re.compile(r"%[dmYyHMS]")
 
 
 def _temporal_text(obj: Any) -> str:
-    if isinstance(obj, RMObject) and obj.base_type in ("DV_DATE", "DV_DATE_TIME"):
+    if isinstance(obj, RMObject) and _base(obj) in ("DV_DATE", "DV_DATE_TIME"):
         v = obj.attrs.get("value")
         if isinstance(v, str):
             return v
@@ -304,44 +343,125 @@ def duration_in(obj: Any, unit: str) -> Decimal:
 
 # ---------------------------------------------------------------------------------------------------------------
 # applying one field
+#
+# A mapping is compiled once (_Plan, kept on the Mapping): its source paths become a tree of path nodes (sources
+# with a common prefix share nodes; children that pick different node ids from one attribute share one pass over
+# its items), and each field gets the function for its transform. Applying it to a composition then reads every
+# node once, parents first (_read_paths), and evaluates the fields against those values.
 
 
-@dataclass(slots=True)
+class _Node:
+    """One step of a source path from one start (the root, the entry or a paired object); while compiling only
+    (_read_paths takes the steps as plain tuples)."""
+
+    __slots__ = ("index", "parent", "attr", "key", "name", "start", "shared", "group")
+
+    def __init__(self, index: int, parent: "_Node | None", step: tuple[str, str | None, str | None] | None,
+                 start: str, shared: bool) -> None:
+        self.index = index
+        self.parent = parent
+        self.attr, self.key, self.name = step if step is not None else ("", None, None)
+        self.start = start  # "/" root, "" the entry, "@name" a paired object
+        self.shared = shared  # root paths: the same for every entry of one composition
+        #: slot of the items of ``parent.attr`` bucketed by node id, when several nodes select from them
+        self.group = -1
+
+
 class _Scope:
-    """Where paths start: the composition root, the current for_each entry and the paired entries."""
+    """Where paths start (the composition root, the current for_each entry, the paired entries) and, by node
+    index, the values each path node of the mapping reaches (``found``; slot 0 is the empty list)."""
 
-    root: RMObject
-    entry: Any
-    paired: dict[str, Any]
-    #: source path -> values found; fields and conditions often read the same node
-    memo: dict[str, list["Found"]] = field(default_factory=dict)
+    __slots__ = ("root", "entry", "paired", "found")
 
-    def start(self, path: str) -> tuple[list[Any], str]:
-        if path.startswith("/"):
-            return [self.root], path
-        if path.startswith("@"):
-            name, _, rest = path[1:].partition("/")
-            obj = self.paired.get(name)
-            return ([obj] if obj is not None else []), rest
-        return ([self.entry] if self.entry is not None else []), path
+    def __init__(self, root: RMObject, entry: Any, paired: dict[str, Any], found: list[Any]) -> None:
+        self.root = root
+        self.entry = entry
+        self.paired = paired
+        self.found = found
+
+    def start_objects(self, start: str) -> list[Any]:
+        if start == "/":
+            return [self.root]
+        if start.startswith("@"):
+            obj = self.paired.get(start[1:])
+            return [obj] if obj is not None else []
+        return [self.entry] if self.entry is not None else []
 
 
-def _source_values(fm: FieldMap | Condition, scope: _Scope) -> list[Found]:
-    if not fm.source:
-        return []
-    hit = scope.memo.get(fm.source)
-    if hit is None:
-        start, rel = scope.start(fm.source)
-        hit = scope.memo[fm.source] = found_values(select(start, rel) if rel else start)
-    return hit
+#: one path step of a compiled mapping: (index, parent index or -1 for a start, attribute or the start, node id,
+#: name, group index or -1, whether a field or condition reads the node)
+_PathStep = tuple[int, int, str, "str | None", "str | None", int, bool]
+
+
+def _read_paths(steps: list[_PathStep], objs: list[Any], found: list[Any], scope: _Scope) -> None:
+    """Follow every path of the mapping from its start, parents before children, each step once.
+
+    This is :func:`select` for all sources at once: a source's objects are its parent's objects stepped
+    through one attribute, so sources with a common prefix share its steps; the values a field or condition
+    reads are kept as Found in ``found``. Every step is pure, so taking them all up front changes nothing.
+    """
+    for index, parent, attr, key, name, group, read in steps:
+        if parent < 0:
+            got = scope.start_objects(attr)
+        else:
+            got = objs[parent]
+            if not got:  # an empty list stays empty (select stops there too)
+                pass
+            elif group < 0:
+                got = _step(got, attr, key, name)
+            else:
+                buckets = objs[group]
+                if buckets is None:
+                    buckets = objs[group] = _buckets(got, attr)
+                got = buckets.get(key) or []
+                if got and name is not None:
+                    got = [item for item in got if item.name_value == name]
+        objs[index] = got
+        if not read:
+            continue
+        if not got:
+            found[index] = _NOTHING
+        elif len(got) == 1:  # the usual case: found_values(got) without the call
+            o = got[0]
+            found[index] = [Found(o.attrs.get("value"), o) if isinstance(o, RMObject) and _base(o) == "ELEMENT"
+                            else Found(o)]
+        else:
+            found[index] = found_values(got)
+
+
+def _buckets(cur: list[Any], attr: str) -> dict[str, list[RMObject]]:
+    """The RM objects under ``attr`` of each object by archetype node id, in document order (what ``_step`` with a
+    node id keeps, for every node id at once)."""
+    out: dict[str, list[RMObject]] = {}
+    for obj in cur:
+        if not isinstance(obj, RMObject):
+            continue
+        value = obj.attrs.get(attr)
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, RMObject):
+                nid = item.attrs.get("archetype_node_id")
+                if isinstance(nid, str):
+                    bucket = out.get(nid)
+                    if bucket is None:
+                        out[nid] = [item]
+                    else:
+                        bucket.append(item)
+    return out
+
+
+def _source_values(p: "_FieldPlan | _CondPlan", scope: _Scope) -> list[Found]:
+    """The values a field's or condition's source reaches (slot 0 holds the empty list: no source)."""
+    return scope.found[p.slot]
 
 
 def _present(f: Found) -> bool:
     return f.value is not None
 
 
-def _code_value(fm: FieldMap, f: Found) -> Any:
-    keys = code_keys(f.value)
+def _code_value(fm: FieldMap, f: Found, fdef: FieldDef | None = None) -> Any:
+    keys = f.codes
     if not keys and "free_text" in fm.ignore:
         return _ABSENT  # the mapping says plainly that free text (no code) has no registry value
     if not keys:
@@ -357,6 +477,11 @@ def _code_value(fm: FieldMap, f: Found) -> Any:
 
 
 def _single(fm: FieldMap, values: list[Any], fdef: FieldDef | None) -> Any:
+    if len(values) == 1:  # the usual case, without the filtering and distinct check below
+        v = values[0]
+        if v is _ABSENT:
+            return _ABSENT
+        return values if fdef is not None and fdef.repeat else v
     values = [v for v in values if v is not _ABSENT]
     if not values:
         return _ABSENT
@@ -383,22 +508,55 @@ def _numeric_out(value: Decimal, places: int | None, separator: str | None, fdef
     return float(value)
 
 
-def _eval(fm: FieldMap, scope: _Scope, fdef: FieldDef | None) -> Any:
+def _eval(fp: "_FieldPlan", scope: _Scope) -> Any:
     """The value of one field (or derived argument) in this scope; _ABSENT when there is none."""
+    return fp.evaluate(fp, scope)
+
+
+# --- one evaluation function per kind of transform, chosen when the mapping is compiled ---
+
+
+def _ev_constant(fp: "_FieldPlan", scope: _Scope) -> Any:
+    return fp.fm.options
+
+
+def _ev_derived(fp: "_FieldPlan", scope: _Scope) -> Any:
+    return _derive(fp, scope)
+
+
+def _ev_has_code(fp: "_FieldPlan", scope: _Scope) -> Any:
+    found = _source_values(fp, scope)
+    opts = fp.fm.options
+    code = opts["code"]
+    hit = any(code in f.codes for f in found if f.value is not None)
+    return opts.get("true", True) if hit else opts.get("false", False)
+
+
+def _ev_if_unknown(fp: "_FieldPlan", scope: _Scope) -> Any:
+    found = _source_values(fp, scope)
+    return fp.fm.options if any(f.null_flavour == NULL_FLAVOUR_UNKNOWN for f in found) else _ABSENT
+
+
+def _ev_each(fp: "_FieldPlan", scope: _Scope) -> Any:
+    """The transforms that map each value found (codes, boolean, text, numbers, dates)."""
+    found = scope.found[fp.slot]
+    if not found:
+        return _ABSENT
+    fm, fdef, one = fp.fm, fp.fdef, fp.one
     t = fm.transform
     opts = fm.options
-    if t == "constant":
-        return opts
-    if t == "derived":
-        return _derive(fm, scope, fdef)
-    found = _source_values(fm, scope)
-    if t == "has_code":
-        hit = any(opts["code"] in code_keys(f.value) for f in found if f.value is not None)
-        return opts.get("true", True) if hit else opts.get("false", False)
-    if t == "if_unknown":
-        return opts if any(f.null_flavour == NULL_FLAVOUR_UNKNOWN for f in found) else _ABSENT
-    out: list[Any] = []
     id_type = opts.get("identifier_type") if t == "text" else None
+    if len(found) == 1 and id_type is None:  # the usual case: what the loop and _single below do for one value
+        f = found[0]
+        if f.value is None:
+            if t == "boolean" and "unknown" in opts and f.null_flavour == NULL_FLAVOUR_UNKNOWN:
+                return _single(fm, [opts["unknown"]], fdef)
+            return _ABSENT
+        value = one(fm, f, fdef)
+        if value is _ABSENT or fdef is None or not fdef.repeat:
+            return value
+        return [value]
+    out: list[Any] = []
     for f in found:
         if id_type is not None and not (isinstance(f.value, RMObject) and f.value.attrs.get("type") == id_type):
             continue  # several identifiers: only the one of the wanted type counts
@@ -406,57 +564,83 @@ def _eval(fm: FieldMap, scope: _Scope, fdef: FieldDef | None) -> Any:
             if t == "boolean" and "unknown" in opts and f.null_flavour == NULL_FLAVOUR_UNKNOWN:
                 out.append(opts["unknown"])
             continue
-        out.append(_transform_one(fm, f, fdef))
+        out.append(one(fm, f, fdef))
     return _single(fm, out, fdef)
 
 
-def _transform_one(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
+_EVALUATE: dict[str, Callable[["_FieldPlan", _Scope], Any]] = {
+    "constant": _ev_constant, "derived": _ev_derived, "has_code": _ev_has_code, "if_unknown": _ev_if_unknown,
+}
+
+
+# --- one value found, through the field's transform (_ONE picks the function by transform) ---
+
+
+def _t_boolean(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
+    v = f.value
+    b = v.attrs.get("value") if isinstance(v, RMObject) else v
+    if not isinstance(b, bool):
+        raise MapError("MAP101", f"{fm.target}: {fm.source} is not a boolean")
+    return fm.options.get("true" if b else "false", b)
+
+
+def _t_copy_code(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
+    v = f.value
+    if "free_text" in fm.ignore and isinstance(v, RMObject) and _code_string(v) is None:
+        return _ABSENT
+    if not isinstance(v, RMObject) or _code_string(v) is None:
+        raise MapError("MAP101", f"{fm.target}: {fm.source} has no code")
+    want = fm.options.get("terminology")
+    if want and _terminology(v) != want:
+        raise MapError("MAP101", f"{fm.target}: the code at {fm.source} is from {_terminology(v)}, not {want}")
+    return _code_string(v)
+
+
+def _t_text(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
+    text = _text_of(f.value)
+    if text is None:
+        raise MapError("MAP101", f"{fm.target}: {fm.source} has no text")
+    limit = fm.options.get("max_length")
+    return text[:limit] if limit else text
+
+
+def _t_number(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
     t, opts, v = fm.transform, fm.options, f.value
-    if t == "codes":
-        return _code_value(fm, f)
-    if t == "boolean":
-        b = v.attrs.get("value") if isinstance(v, RMObject) else v
-        if not isinstance(b, bool):
-            raise MapError("MAP101", f"{fm.target}: {fm.source} is not a boolean")
-        return opts.get("true" if b else "false", b)
-    if t == "copy_code":
-        if "free_text" in fm.ignore and isinstance(v, RMObject) and _code_string(v) is None:
-            return _ABSENT
-        if not isinstance(v, RMObject) or _code_string(v) is None:
-            raise MapError("MAP101", f"{fm.target}: {fm.source} has no code")
-        want = opts.get("terminology")
-        if want and _terminology(v) != want:
-            raise MapError("MAP101", f"{fm.target}: the code at {fm.source} is from {_terminology(v)}, not {want}")
-        return _code_string(v)
-    if t == "text":
-        text = _text_of(v)
-        if text is None:
-            raise MapError("MAP101", f"{fm.target}: {fm.source} has no text")
-        limit = opts.get("max_length")
-        return text[:limit] if limit else text
-    if t in ("decimal", "integer"):
-        if t == "integer" and opts.get("ordinal"):
-            if not isinstance(v, RMObject) or v.base_type not in ("DV_ORDINAL", "DV_SCALE"):
-                raise MapError("MAP101", f"{fm.target}: {fm.source} is not an ordinal")
-        number, units = _number(v)
-        want = opts.get("unit")
-        if want:
-            converted = convert_unit(number, units, want)
-            if converted is None:
-                raise MapError("MAP101", f"{fm.target}: cannot convert {units} to {want}")
-            number = converted
-        if t == "integer":
-            return _numeric_out(number, 0, None, fdef if fdef is None or fdef.type != "number" else None)
-        return _numeric_out(number, opts.get("places"), opts.get("separator"), fdef)
-    if t == "date":
-        day = to_date(v)
-        return _strftime(day, opts["format"]) if opts.get("format") else day.isoformat()
-    if t == "datetime":
-        moment = to_datetime(v)
-        if opts.get("format"):
-            return _strftime(moment, opts["format"])
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-    raise MapError("MAP101", f"{fm.target}: unknown transform {t}")  # pragma: no cover - the schema prevents it
+    if t == "integer" and opts.get("ordinal"):
+        if not isinstance(v, RMObject) or _base(v) not in ("DV_ORDINAL", "DV_SCALE"):
+            raise MapError("MAP101", f"{fm.target}: {fm.source} is not an ordinal")
+    number, units = _number(v)
+    want = opts.get("unit")
+    if want:
+        converted = convert_unit(number, units, want)
+        if converted is None:
+            raise MapError("MAP101", f"{fm.target}: cannot convert {units} to {want}")
+        number = converted
+    if t == "integer":
+        return _numeric_out(number, 0, None, fdef if fdef is None or fdef.type != "number" else None)
+    return _numeric_out(number, opts.get("places"), opts.get("separator"), fdef)
+
+
+def _t_date(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
+    day = to_date(f.value)
+    return _strftime(day, fm.options["format"]) if fm.options.get("format") else day.isoformat()
+
+
+def _t_datetime(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
+    moment = to_datetime(f.value)
+    if fm.options.get("format"):
+        return _strftime(moment, fm.options["format"])
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _t_unknown(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:  # pragma: no cover - the schema prevents it
+    raise MapError("MAP101", f"{fm.target}: unknown transform {fm.transform}")
+
+
+_ONE: dict[str, Callable[[FieldMap, Found, FieldDef | None], Any]] = {
+    "codes": _code_value, "boolean": _t_boolean, "copy_code": _t_copy_code, "text": _t_text, "decimal": _t_number,
+    "integer": _t_number, "date": _t_date, "datetime": _t_datetime,
+}
 
 
 def _text_of(v: Any) -> str | None:
@@ -464,7 +648,7 @@ def _text_of(v: Any) -> str | None:
         return v
     if not isinstance(v, RMObject):
         return None if v is None or isinstance(v, (dict, list)) else str(v)
-    t = v.base_type
+    t = _base(v)
     if t in ("DV_TEXT", "DV_CODED_TEXT", "DV_DATE", "DV_DATE_TIME", "DV_TIME", "DV_DURATION", "DV_URI", "DV_EHR_URI",
              "DV_PARSABLE"):
         x = v.attrs.get("value")
@@ -483,14 +667,8 @@ def _text_of(v: Any) -> str | None:
 # --- derived values: fixed functions, chosen by name ---
 
 
-def _arg_values(fm: FieldMap, scope: _Scope) -> list[Any]:
-    out = []
-    for a in fm.args:
-        if isinstance(a, FieldMap):
-            out.append(_eval(a, scope, None))
-        else:
-            out.append(a)
-    return out
+def _arg_values(fp: "_FieldPlan", scope: _Scope) -> list[Any]:
+    return [_eval(a, scope) if isinstance(a, _FieldPlan) else a for a in fp.args]
 
 
 def _num(v: Any, what: str) -> Decimal:
@@ -544,14 +722,15 @@ _FUNCTIONS: dict[str, Callable[[FieldMap, list[Any]], Decimal]] = {
 }
 
 
-def _derive(fm: FieldMap, scope: _Scope, fdef: FieldDef | None) -> Any:
+def _derive(fp: "_FieldPlan", scope: _Scope) -> Any:
+    fm, fdef = fp.fm, fp.fdef
     opts = fm.options
     fn = opts["fn"]
     if fn == "duration":  # the argument is the raw duration, not a transformed value
-        raws = [_raw_first(a, scope) if isinstance(a, FieldMap) else a for a in fm.args]
+        raws = [_raw_first(a, scope) if isinstance(a, _FieldPlan) else a for a in fp.args]
         args = raws
     else:
-        args = _arg_values(fm, scope)
+        args = _arg_values(fp, scope)
     if fn == "first":
         for a in args:
             if a is not _ABSENT and a is not None:
@@ -577,7 +756,7 @@ def _options_view(fm: FieldMap) -> FieldMap:
     return FieldMap(fm.target, fm.transform, fm.options, fm.source)
 
 
-def _raw_first(a: FieldMap, scope: _Scope) -> Any:
+def _raw_first(a: "_FieldPlan", scope: _Scope) -> Any:
     found = [f.value for f in _source_values(a, scope) if f.value is not None]
     return found[0] if found else _ABSENT
 
@@ -585,23 +764,33 @@ def _raw_first(a: FieldMap, scope: _Scope) -> Any:
 # --- conditions ---
 
 
-def _holds(c: Condition, scope: _Scope, values: dict[str, Any] | None) -> bool:
-    if c.any:
-        if values is None and any(a.uses_fields for a in c.any):
+def _holds(cp: "_CondPlan", scope: _Scope, values: dict[str, Any] | None) -> bool:
+    c = cp.cond
+    if cp.any:
+        if values is None and cp.any_uses_fields:
             return True  # judged in the second pass, when every field has its value
-        return any(_holds(a, scope, values) for a in c.any)
+        return any(_holds(a, scope, values) for a in cp.any)
     if c.field is not None:
         if values is None:
             return True
         v = values.get(c.field)
         text = "true" if v is True else "false" if v is False else "" if v is None else str(v)
-        return any(text == ("true" if x is True else "false" if x is False else str(x)) for x in c.values)
-    found = [f for f in _source_values(c, scope) if f.value is not None]
+        return text in cp.texts
+    found = scope.found[cp.slot]
     if c.codes:
-        return any(set(code_keys(f.value)) & set(c.codes) for f in found)
+        codes = cp.codes
+        for f in found:
+            if f.value is not None and not codes.isdisjoint(f.codes):
+                return True
+        return False
     if c.value is not None:
-        return any(isinstance(f.value, RMObject) and f.value.attrs.get("value") is c.value for f in found)
-    present = bool(found)
+        want = c.value
+        for f in found:
+            v = f.value
+            if isinstance(v, RMObject) and v.attrs.get("value") is want:
+                return True
+        return False
+    present = any(f.value is not None for f in found)
     return present if c.present is None or c.present else not present
 
 
@@ -646,6 +835,156 @@ def composition_template_id(comp: RMObject) -> str | None:
     return v if isinstance(v, str) else None
 
 
+class _CondPlan:
+    """A ``when`` condition with its source resolved to a path node."""
+
+    __slots__ = ("cond", "node", "slot", "any", "any_uses_fields", "codes", "texts")
+
+    def __init__(self, cond: Condition, node: _Node | None, alts: tuple["_CondPlan", ...]) -> None:
+        self.cond = cond
+        self.node = node
+        self.slot = 0  # node.index once the nodes are numbered; 0 (the empty list) without a source
+        self.any = alts
+        self.any_uses_fields = any(a.uses_fields for a in cond.any)
+        self.codes = frozenset(cond.codes)
+        #: the values of a condition on a target field, as text (what the field's value is compared with)
+        self.texts = tuple("true" if x is True else "false" if x is False else str(x) for x in cond.values)
+
+
+class _FieldPlan:
+    """One field (or derived argument): the FieldMap, its format field, its source node, its conditions and the
+    function that evaluates its transform."""
+
+    __slots__ = ("fm", "target", "fdef", "as_is", "node", "slot", "when", "when_now", "deferred", "args", "evaluate",
+                 "one")
+
+    def __init__(self, fm: FieldMap, fdef: FieldDef | None, node: _Node | None, when: tuple[_CondPlan, ...],
+                 args: list[Any]) -> None:
+        self.fm = fm
+        self.target = fm.target
+        #: the value type _coerce leaves as it is for this field, checked before calling it (None: none)
+        self.as_is: type | None = str if fdef is not None and fdef.type in ("text", "code", "date", "datetime") \
+            else None
+        self.fdef = fdef
+        self.node = node
+        self.slot = 0
+        self.when = when
+        #: the conditions the first pass judges (conditions on target fields hold there until the second pass)
+        self.when_now = tuple(c for c in when if not (c.any_uses_fields if c.any else c.cond.field is not None))
+        self.deferred = any(c.uses_fields for c in fm.when)
+        self.args = args
+        self.evaluate = _EVALUATE.get(fm.transform, _ev_each)
+        self.one = _ONE.get(fm.transform, _t_unknown)
+
+
+class _Plan:
+    """A mapping compiled for one export format: field plans and the tree of path nodes their sources use.
+
+    Slot 0 is the empty list (a field without a source); root nodes and their bucket groups follow (up to
+    ``n_shared``), then those that start at the entry or a paired object (up to ``n_total``): apply_mapping keeps
+    two flat lists of that length (objects reached, values found) and reads the root part once per composition.
+    """
+
+    __slots__ = ("fmt", "fields_src", "n_fields", "fields", "n_shared", "n_total", "shared_steps", "local_steps",
+                 "_nodes", "_plans")
+
+    def __init__(self, mapping: Mapping, fmt: ExportFormat | None) -> None:
+        self.fmt = fmt
+        self.fields_src = mapping.fields
+        self.n_fields = len(mapping.fields)
+        self._nodes: dict[tuple[Any, ...], _Node] = {}
+        self._plans: list[_FieldPlan | _CondPlan] = []
+        self.fields = [self._field(fm, fmt.field(fm.target) if fmt else None) for fm in mapping.fields]
+        self._number()
+        del self._nodes, self._plans
+
+    def fits(self, mapping: Mapping, fmt: ExportFormat | None) -> bool:
+        return self.fmt is fmt and self.fields_src is mapping.fields and self.n_fields == len(mapping.fields)
+
+    def _number(self) -> None:
+        nodes = list(self._nodes.values())
+        # where several nodes select by node id from the same parent attribute, bucket its items once (a group)
+        siblings: dict[tuple[int, str], list[_Node]] = {}
+        for node in nodes:
+            if node.parent is not None and node.key is not None:
+                siblings.setdefault((id(node.parent), node.attr), []).append(node)
+        groups = [g for g in siblings.values() if len(g) > 1]
+        index = 1
+        for shared in (True, False):
+            for node in nodes:
+                if node.shared is shared:
+                    node.index, index = index, index + 1
+            for group in groups:
+                if group[0].shared is shared:
+                    for node in group:
+                        node.group = index
+                    index += 1
+            if shared:
+                self.n_shared = index
+        self.n_total = index
+        read = set()
+        for p in self._plans:
+            p.slot = p.node.index if p.node is not None else 0
+            read.add(p.slot)
+        # nodes are made parents first, so this order takes each step after its parent's
+        self.shared_steps: list[_PathStep] = []
+        self.local_steps: list[_PathStep] = []
+        for node in nodes:
+            parent = node.parent
+            (self.shared_steps if node.shared else self.local_steps).append(
+                (node.index, -1 if parent is None else parent.index, node.start if parent is None else node.attr,
+                 node.key, node.name, node.group, node.index in read))
+
+    def _node(self, source: str | None) -> _Node | None:
+        """The node a source path ends at: root (``/...``), a paired object (``@name/...``) or the entry (relative),
+        then the steps of :func:`parse_steps`, as :func:`select` takes them."""
+        if not source:
+            return None
+        if source.startswith("/"):
+            start, rel = "/", source
+        elif source.startswith("@"):
+            name, _, rel = source[1:].partition("/")
+            start = "@" + name
+        else:
+            start, rel = "", source
+        key: tuple[Any, ...] = (start,)
+        node = self._get(key, None, None, start)
+        for step in parse_steps(rel) if rel else ():
+            key = (*key, step)
+            node = self._get(key, node, step, start)
+        return node
+
+    def _get(self, key: tuple[Any, ...], parent: _Node | None, step: Any, start: str) -> _Node:
+        node = self._nodes.get(key)
+        if node is None:
+            node = self._nodes[key] = _Node(-1, parent, step, start, start == "/")
+        return node
+
+    def _cond(self, c: Condition) -> _CondPlan:
+        cp = _CondPlan(c, self._node(c.source), tuple(self._cond(a) for a in c.any))
+        self._plans.append(cp)
+        return cp
+
+    def _field(self, fm: FieldMap, fdef: FieldDef | None) -> _FieldPlan:
+        args = [self._field(a, None) if isinstance(a, FieldMap) else a for a in fm.args]
+        fp = _FieldPlan(fm, fdef, self._node(fm.source), tuple(self._cond(c) for c in fm.when), args)
+        self._plans.append(fp)
+        return fp
+
+
+def _plan(mapping: Mapping, fmt: ExportFormat | None) -> _Plan:
+    """The compiled form of a mapping, made once and kept on the mapping (mappings are not changed once loaded;
+    a new fields list or another format compiles it again)."""
+    plan = mapping.compiled
+    if not isinstance(plan, _Plan) or not plan.fits(mapping, fmt):
+        plan = mapping.compiled = _Plan(mapping, fmt)
+    return plan
+
+
+#: what a field without a source (slot 0), or a path that reaches nothing, finds (shared, never changed)
+_NOTHING: list[Found] = []
+
+
 def apply_mapping(mapping: Mapping, composition: RMObject, template: OperationalTemplate | None = None,
                   export_format: ExportFormat | None = None) -> list[Message]:
     """One Message per repeating entry (one in all without ``for_each``); issues on a message mean it has no
@@ -657,33 +996,53 @@ def apply_mapping(mapping: Mapping, composition: RMObject, template: Operational
     if tid is not None and tid != expected:
         return [Message(key, {}, "", [Issue("MAP104", f"the composition is made with template {tid}, the mapping "
                                                       f"{mapping.mapping_id} is for {expected}")])]
+    plan = _plan(mapping, fmt)
+    n_shared, n_total = plan.n_shared, plan.n_total
+    objs: list[Any] = [None] * n_total
+    found: list[Any] = [None] * n_total
+    found[0] = _NOTHING
     messages = []
-    for entry_key, entry, paired in entries(mapping, composition):
-        scope = _Scope(composition, entry, paired)
+    for number, (entry_key, entry, paired) in enumerate(entries(mapping, composition)):
+        scope = _Scope(composition, entry, paired, found)
+        if number == 0:  # root paths read the same for every entry
+            _read_paths(plan.shared_steps, objs, found, scope)
+        else:
+            objs[n_shared:] = [None] * (n_total - n_shared)  # fresh bucket slots for this entry
+        _read_paths(plan.local_steps, objs, found, scope)
         values: dict[str, Any] = {}
         issues: list[Issue] = []
-        deferred: list[FieldMap] = []
-        for fm in mapping.fields:
-            fdef = fmt.field(fm.target) if fmt else None
+        deferred: list[_FieldPlan] = []
+        for fp in plan.fields:
             try:
-                if not all(_holds(c, scope, None) for c in fm.when):
-                    continue
-                if any(c.uses_fields for c in fm.when):
-                    deferred.append(fm)
-                value = _eval(fm, scope, fdef)
+                if fp.when_now:
+                    for c in fp.when_now:
+                        if not _holds(c, scope, None):
+                            break
+                    else:
+                        c = None
+                    if c is not None:
+                        continue  # a condition does not hold
+                if fp.deferred:
+                    deferred.append(fp)
+                value = fp.evaluate(fp, scope)
             except MapError as exc:
+                fm = fp.fm
                 issues.append(Issue(exc.code, exc.message, instance_path=fm.target,
                                     line=fm.pos.line, file=mapping.source_file))
                 continue
             if value is _ABSENT:
-                if fm.has_default:
-                    values[fm.target] = _coerce(fm.default, fdef)
-                continue
-            values[fm.target] = _coerce(value, fdef)
+                if fp.fm.has_default:
+                    values[fp.target] = _coerce(fp.fm.default, fp.fdef)
+            elif fp.as_is is type(value):  # text for a text field (the usual case): nothing to coerce
+                values[fp.target] = value
+            else:
+                values[fp.target] = _coerce(value, fp.fdef)
         # conditions on other target fields are judged once every field has its value
-        for fm in deferred:
-            if not all(_holds(c, scope, values) for c in fm.when):
-                values.pop(fm.target, None)
+        for fp in deferred:
+            for c in fp.when:
+                if not _holds(c, scope, values):
+                    values.pop(fp.target, None)
+                    break
         messages.append(Message(key, values, entry_key, issues))
     return messages
 

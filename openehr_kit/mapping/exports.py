@@ -8,13 +8,14 @@ carry it) and is never shown unmasked in an issue.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
 import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 from lxml import etree
@@ -84,13 +85,17 @@ def _as_text(value: Any) -> str:
 def _holds(cond: Condition, values: dict[str, Any]) -> bool:
     if cond.any:
         return any(_holds(c, values) for c in cond.any)
-    inside = _as_text(values.get(cond.field)) in cond.values
+    value = values.get(cond.field)
+    inside = (value if type(value) is str else _as_text(value)) in cond.values
     return not inside if cond.negate else inside
 
 
 def shown(fdef: FieldDef, values: dict[str, Any]) -> bool:
     """Whether the registry's rules show the field, given the other values."""
-    return all(_holds(c, values) for c in fdef.shown_when)
+    for c in fdef.shown_when:
+        if not _holds(c, values):
+            return False
+    return True
 
 
 def _value_problem(fdef: FieldDef, value: Any, today: _dt.date) -> str | None:
@@ -149,15 +154,17 @@ def check_values(fmt: ExportFormat, values: dict[str, Any], *, today: _dt.date |
     def add(code: str, fdef: FieldDef | None, msg: str) -> None:
         issues.append(Issue(code, msg, file=where, instance_path=fdef.name if fdef else None))
 
+    by_name = fmt.by_name
     for name in values:
-        if name not in fmt.by_name:
+        if name not in by_name:
             add("EXP001", None, f"field {name} is not part of {fmt.key}")
     for fdef in fmt.fields:
         value = values.get(fdef.name)
-        if fdef.internal_only and not is_empty(value):
+        empty = value is None or value == "" or value == [] or value is False  # is_empty(value)
+        if fdef.internal_only and not empty:
             add("EXP003", fdef, f"{fdef.name} is the registry's internal field and must be empty")
             continue
-        if not is_empty(value):
+        if not empty:
             items = value if fdef.repeat and isinstance(value, list) else [value]
             if not fdef.repeat and isinstance(value, list):
                 add("EXP001", fdef, f"{fdef.name}: one value expected, found {len(value)}")
@@ -166,11 +173,11 @@ def check_values(fmt: ExportFormat, values: dict[str, Any], *, today: _dt.date |
                 problem = _value_problem(fdef, item, today)
                 if problem:
                     add("EXP001", fdef, f"{fdef.name}: {problem}")
-        visible = shown(fdef, values)
-        if not visible and not is_empty(value):
+        visible = not fdef.shown_when or shown(fdef, values)
+        if not visible and not empty:
             why = " and ".join(c.describe() for c in fdef.shown_when)
             add("EXP003", fdef, f"{fdef.name} has a value but the registry shows it only when {why}")
-        elif visible and fdef.required and is_empty(value) and fdef.type != "boolean" \
+        elif visible and fdef.required and empty and fdef.type != "boolean" \
                 and all(is_empty(values.get(n)) for n in fdef.or_fields):
             cond = " and ".join(c.describe() for c in fdef.shown_when)
             alt = f" (or one of {', '.join(fdef.or_fields)})" if fdef.or_fields else ""
@@ -229,6 +236,24 @@ def new_message_id(composition_uid: str | None, format_key: str, entry_key: str)
 
 def to_xml(fmt: ExportFormat, values: dict[str, Any]) -> bytes:
     """A KREMT XML message: every element of the format in order (empty ones included, as the XSD wants)."""
+    plan = _xml_plan(fmt)
+    if plan is not None:
+        data = plan.render(values)
+        if data is not None:
+            return data
+    return _to_xml_lxml(fmt, values)
+
+
+def _xml_text(fdef: FieldDef, value: Any) -> str:
+    if fdef.type == "boolean" and value is None:
+        value = False  # xs:boolean elements cannot be empty; an unticked box is false
+    if fdef.type == "integer" and value is None:
+        value = 0
+    return _as_text(value)
+
+
+def _to_xml_lxml(fmt: ExportFormat, values: dict[str, Any]) -> bytes:
+    """to_xml through lxml: the reference serialisation (and the way for text the fast one does not take)."""
     ns = fmt.xml["namespace"]
     prefix = fmt.xml["prefix"]
     root = etree.Element(f"{{{ns}}}{fmt.xml['root']}", nsmap={prefix: ns})
@@ -243,16 +268,112 @@ def to_xml(fmt: ExportFormat, values: dict[str, Any]) -> bytes:
             if el is None:
                 el = groups[key] = etree.SubElement(parent, f"{{{ns}}}{part}")
             parent, parent_key = el, key
-        value = values.get(fdef.name)
-        if fdef.type == "boolean" and value is None:
-            value = False  # xs:boolean elements cannot be empty; an unticked box is false
-        if fdef.type == "integer" and value is None:
-            value = 0
         child = etree.SubElement(parent, f"{{{ns}}}{parts[-1]}")
-        text = _as_text(value)
+        text = _xml_text(fdef, values.get(fdef.name))
         if text:
             child.text = text
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+#: characters lxml refuses, or writes as a character reference (CR); text with any of them goes through lxml
+_XML_ODD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+class _XmlPlan:
+    """A KREMT format's pretty-printed XML as fixed text around one slot per field, so a message is a join.
+
+    The element tree of a format is the same for every message (only the texts differ); it is laid out once
+    the way lxml prints it and checked against lxml on two messages before it is used.
+    """
+
+    __slots__ = ("head", "slots")
+
+    def __init__(self, fmt: ExportFormat) -> None:
+        prefix = fmt.xml["prefix"]
+        # the tree: groups (by path) with their children in order, as _to_xml_lxml makes it
+        root: list[Any] = []
+        groups: dict[str, list[Any]] = {"": root}
+        for fdef in fmt.fields:
+            parts = fdef.path.split("/")
+            parent_key, parent = "", root
+            for part in parts[:-1]:
+                key = f"{parent_key}/{part}"
+                children = groups.get(key)
+                if children is None:
+                    children = groups[key] = []
+                    parent.append((part, children))
+                parent, parent_key = children, key
+            parent.append(fdef)
+        head = [f"<?xml version='1.0' encoding='UTF-8'?>\n<{prefix}:{fmt.xml['root']} xmlns:{prefix}="
+                f"{_xml_attr(fmt.xml['namespace'])}>\n"]
+        #: (text before the field, field name, its text when it has no value, open tag, close tag and newline,
+        #: empty element and newline)
+        slots: list[tuple[str, str, str, str, str, str]] = []
+
+        def lay_out(children: list[Any], depth: int) -> None:
+            pad = "  " * depth
+            for child in children:
+                if isinstance(child, FieldDef):
+                    name = child.path.split("/")[-1]
+                    slots.append(("".join(head), child.name, _xml_text(child, None), f"{pad}<{prefix}:{name}>",
+                                  f"</{prefix}:{name}>\n", f"{pad}<{prefix}:{name}/>\n"))
+                    head.clear()
+                else:
+                    part, kids = child
+                    head.append(f"{pad}<{prefix}:{part}>\n")
+                    lay_out(kids, depth + 1)
+                    head.append(f"{pad}</{prefix}:{part}>\n")
+
+        lay_out(root, 1)
+        head.append(f"</{prefix}:{fmt.xml['root']}>\n")
+        self.head = "".join(head)  # after the last field
+        self.slots = slots
+
+    def render(self, values: dict[str, Any]) -> bytes | None:
+        """The message, or None when a text needs lxml (control characters and the like)."""
+        out: list[str] = []
+        for before, name, if_none, open_tag, close, empty in self.slots:
+            if before:
+                out.append(before)
+            value = values.get(name)
+            text = if_none if value is None else value if type(value) is str else _as_text(value)  # _xml_text
+            if not text:
+                out.append(empty)
+                continue
+            if _XML_ODD.search(text):
+                return None
+            if "&" in text:
+                text = text.replace("&", "&amp;")
+            if "<" in text:
+                text = text.replace("<", "&lt;")
+            if ">" in text:
+                text = text.replace(">", "&gt;")
+            out.append(open_tag)
+            out.append(text)
+            out.append(close)
+        out.append(self.head)
+        return "".join(out).encode("utf-8")
+
+
+def _xml_attr(value: str) -> str:
+    return '"' + value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") + '"'
+
+
+def _xml_plan(fmt: ExportFormat) -> _XmlPlan | None:
+    """The format's XML layout, made once per format (None when it does not print exactly as lxml does)."""
+    cached = fmt.cache.get("xml")
+    if cached is not None and cached[0] is fmt.fields and cached[1] == len(fmt.fields) and cached[2] is fmt.xml:
+        return cached[3]
+    plan: _XmlPlan | None
+    try:
+        plan = _XmlPlan(fmt)
+        samples = [{}, {f.name: f"x{i} &<>\"'" for i, f in enumerate(fmt.fields)}]
+        if any(plan.render(v) != _to_xml_lxml(fmt, v) for v in samples):
+            plan = None
+    except Exception:  # noqa: BLE001 - an odd format definition: lxml alone says what happens
+        plan = None
+    fmt.cache["xml"] = (fmt.fields, len(fmt.fields), fmt.xml, plan)
+    return plan
 
 
 def to_json_document(fmt: ExportFormat, values: dict[str, Any], ctx: ExportContext, message_id: str,
@@ -352,11 +473,211 @@ def _json_validator(fmt_key: str) -> jsonschema.protocols.Validator:
 
 
 def _validator_for(fmt: ExportFormat) -> jsonschema.protocols.Validator:
-    from openehr_kit.mapping.formats import bundled_formats
+    from openehr_kit.mapping.formats import bundled_format
 
-    if fmt.key in bundled_formats() and bundled_formats()[fmt.key].source == fmt.source:
+    bundled = bundled_format(fmt.key)
+    if bundled is not None and bundled.source == fmt.source:
         return _json_validator(fmt.key)
     return jsonschema.Draft202012Validator(json_schema(fmt))
+
+
+@functools.lru_cache(maxsize=None)
+def _json_fast_check(fmt_key: str) -> "Callable[[Any], bool] | None":
+    """The compiled check of a bundled format's schema (the one _json_validator uses), None if it cannot be."""
+    validator = _json_validator(fmt_key)
+    if validator.format_checker is not None:
+        return None  # "format" would be asserted: leave it all to jsonschema
+    return compile_schema_check(validator.schema)
+
+
+def _schema_problems(fmt: ExportFormat, doc: dict[str, Any]) -> list[jsonschema.ValidationError]:
+    """jsonschema's errors for ``doc`` (none when it fits); the compiled check answers first for bundled formats,
+    and jsonschema only makes the report when that check does not say valid."""
+    from openehr_kit.mapping.formats import bundled_format
+
+    bundled = bundled_format(fmt.key)
+    if bundled is not None and bundled.source == fmt.source:
+        check = _json_fast_check(fmt.key)
+        if check is not None:
+            try:
+                if check(doc):
+                    return []
+            except _Unsure:
+                pass
+    return list(_validator_for(fmt).iter_errors(doc))
+
+
+# --- a compiled check for the JSON Schema subset json_schema() writes ---------------------------------------------
+
+
+class _Unsure(Exception):
+    """The compiled check cannot tell exactly (an unusual Python type); jsonschema decides."""
+
+
+#: keywords that only annotate (with no format checker, "format" is one of them too)
+_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "format", "$comment", "examples", "default"})
+
+
+def compile_schema_check(schema: Any) -> "Callable[[Any], bool] | None":
+    """A function telling exactly whether an instance is valid against ``schema`` (as Draft 2020-12 jsonschema
+    without a format checker judges it), or raising _Unsure; None when the schema uses a keyword or form outside
+    the subset handled here (type, const, enum, required, properties, additionalProperties, items, minItems,
+    minLength, maxLength, pattern, minimum, maximum, if/then/else, not and annotations)."""
+    try:
+        return _compile(schema)
+    except _NotCompiled:
+        return None
+
+
+class _NotCompiled(Exception):
+    pass
+
+
+def _is_type(instance: Any, name: str) -> bool:
+    """jsonschema's type check for the 2020-12 type names; _Unsure for numbers of other Python types."""
+    if name == "string":
+        return isinstance(instance, str)
+    if name == "object":
+        return isinstance(instance, dict)
+    if name == "array":
+        return isinstance(instance, list)
+    if name == "boolean":
+        return isinstance(instance, bool)
+    if name == "null":
+        return instance is None
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, int):
+        return True
+    if isinstance(instance, float):
+        return name == "number" or instance.is_integer()
+    if isinstance(instance, (str, dict, list)) or instance is None:
+        return False
+    raise _Unsure()
+
+
+def _plain_number(instance: Any) -> bool:
+    """Whether minimum/maximum apply (a number that is not a bool); _Unsure for other number types."""
+    if isinstance(instance, bool) or isinstance(instance, (str, dict, list)) or instance is None:
+        return False
+    if isinstance(instance, (int, float)):
+        return True
+    raise _Unsure()
+
+
+def _str_members(values: list[Any]) -> frozenset[str]:
+    if not all(type(v) is str for v in values):
+        raise _NotCompiled()
+    return frozenset(values)
+
+
+def _member(members: frozenset[str], instance: Any) -> bool:
+    # jsonschema's equal() compares a string with == only, so nothing but a string can equal one
+    if type(instance) is str:
+        return instance in members
+    if isinstance(instance, (bool, int, float, dict, list)) or instance is None:
+        return False
+    raise _Unsure()
+
+
+def _compile(schema: Any) -> "Callable[[Any], bool]":
+    if schema is True:
+        return lambda instance: True
+    if schema is False:
+        return lambda instance: False
+    if not isinstance(schema, dict):
+        raise _NotCompiled()
+    checks: list[Callable[[Any], bool]] = []
+    for kw, arg in schema.items():
+        if kw in _ANNOTATIONS or kw in ("then", "else"):
+            continue
+        checks.append(_keyword(kw, arg, schema))
+    if not checks:
+        return lambda instance: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda instance: all(c(instance) for c in checks)
+
+
+def _keyword(kw: str, arg: Any, schema: dict[str, Any]) -> "Callable[[Any], bool]":
+    if kw == "type":
+        names = [arg] if isinstance(arg, str) else arg
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or \
+                not set(names) <= {"string", "object", "array", "boolean", "null", "integer", "number"}:
+            raise _NotCompiled()
+        if len(names) == 1:
+            name = names[0]
+            if name == "string":
+                return lambda instance: isinstance(instance, str)
+            return lambda instance: _is_type(instance, name)
+        return lambda instance: any(_is_type(instance, n) for n in names)
+    if kw == "const":
+        members = _str_members([arg])
+        return lambda instance: _member(members, instance)
+    if kw == "enum":
+        if not isinstance(arg, list):
+            raise _NotCompiled()
+        members = _str_members(arg)
+        return lambda instance: _member(members, instance)
+    if kw == "required":
+        if not isinstance(arg, list) or not all(isinstance(n, str) for n in arg):
+            raise _NotCompiled()
+        names = tuple(arg)
+        return lambda instance: not isinstance(instance, dict) or all(n in instance for n in names)
+    if kw == "properties":
+        if not isinstance(arg, dict):
+            raise _NotCompiled()
+        props = [(name, _compile(sub)) for name, sub in arg.items()]
+
+        def properties(instance: Any) -> bool:
+            if not isinstance(instance, dict):
+                return True
+            for name, check in props:
+                if name in instance and not check(instance[name]):
+                    return False
+            return True
+
+        return properties
+    if kw == "additionalProperties":
+        if arg is True:
+            return lambda instance: True
+        if arg is not False or "patternProperties" in schema:
+            raise _NotCompiled()
+        known = frozenset(schema.get("properties", {}))
+        return lambda instance: not isinstance(instance, dict) or known.issuperset(instance)
+    if kw == "items":
+        if "prefixItems" in schema:
+            raise _NotCompiled()
+        item = _compile(arg)
+        return lambda instance: not isinstance(instance, list) or all(item(i) for i in instance)
+    if kw in ("minItems", "minLength", "maxLength"):
+        if isinstance(arg, bool) or not isinstance(arg, int):
+            raise _NotCompiled()
+        if kw == "minItems":
+            return lambda instance: not isinstance(instance, list) or len(instance) >= arg
+        if kw == "minLength":
+            return lambda instance: not isinstance(instance, str) or len(instance) >= arg
+        return lambda instance: not isinstance(instance, str) or len(instance) <= arg
+    if kw == "pattern":
+        if not isinstance(arg, str):
+            raise _NotCompiled()
+        search = re.compile(arg).search  # jsonschema uses re.search too
+        return lambda instance: not isinstance(instance, str) or search(instance) is not None
+    if kw in ("minimum", "maximum"):
+        if isinstance(arg, bool) or not isinstance(arg, (int, float)):
+            raise _NotCompiled()
+        if kw == "minimum":
+            return lambda instance: not _plain_number(instance) or not instance < arg
+        return lambda instance: not _plain_number(instance) or not instance > arg
+    if kw == "not":
+        inner = _compile(arg)
+        return lambda instance: not inner(instance)
+    if kw == "if":
+        cond = _compile(arg)
+        then = _compile(schema.get("then", True))
+        other = _compile(schema.get("else", True))
+        return lambda instance: then(instance) if cond(instance) else other(instance)
+    raise _NotCompiled()
 
 
 @dataclass(slots=True)
@@ -395,23 +716,70 @@ def render(fmt: ExportFormat, mapped: dict[str, Any], ctx: ExportContext, *, ent
         data = to_xml(fmt, values)
     else:
         doc = to_json_document(fmt, values, ctx, message_id, entry_key)
-        errors = list(_validator_for(fmt).iter_errors(doc))
+        errors = _schema_problems(fmt, doc)
         if errors:
             err = errors[0]
             where_in = "/".join(str(p) for p in err.absolute_path) or "(top)"
             msg = err.message if "national_id" not in where_in else "the national id does not fit the schema"
             return Rendered(name, None, values, [Issue("EXP012", f"{where_in}: {msg}", file=where)], message_id,
                             entry_key)
-        data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        data = (_json_text(doc) + "\n").encode("utf-8")
     return Rendered(name, data, values, [], message_id, entry_key)
 
 
 def _with_file_name(ctx: ExportContext, name: str) -> ExportContext:
-    import copy
+    return dataclasses.replace(ctx, file_name=name)
 
-    out = copy.copy(ctx)
-    out.file_name = name
-    return out
+
+_encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for strings
+
+
+class _NotPlain(Exception):
+    """A value json.dumps would have to convert (or refuse): leave the document to json.dumps."""
+
+
+def _json_text(doc: dict[str, Any]) -> str:
+    """``json.dumps(doc, ensure_ascii=False, indent=2)``, faster (json's indenting encoder is pure Python);
+    anything but str keys and plain JSON values goes to json.dumps itself."""
+    try:
+        return _json_value(doc, "\n")
+    except _NotPlain:
+        return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
+def _json_value(o: Any, newline: str) -> str:
+    # the same order of type tests as json's encoder
+    if isinstance(o, str):
+        return _encode_str(o)
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if isinstance(o, int):
+        return int.__repr__(o)
+    if isinstance(o, float):
+        if o != o:
+            return "NaN"
+        if o in (float("inf"), float("-inf")):
+            return "Infinity" if o > 0 else "-Infinity"
+        return float.__repr__(o)
+    inner = newline + "  "
+    if isinstance(o, (list, tuple)):
+        if not o:
+            return "[]"
+        return "[" + inner + ("," + inner).join([_json_value(v, inner) for v in o]) + newline + "]"
+    if isinstance(o, dict):
+        if not o:
+            return "{}"
+        parts = []
+        for k, v in o.items():
+            if not isinstance(k, str):
+                raise _NotPlain()
+            parts.append(_encode_str(k) + ": " + _json_value(v, inner))
+        return "{" + inner + ("," + inner).join(parts) + newline + "}"
+    raise _NotPlain()
 
 
 __all__ = [

@@ -172,6 +172,8 @@ class ExportFormat:
     xml: dict[str, str] = field(default_factory=dict)
     source: str | None = None
     by_name: dict[str, FieldDef] = field(default_factory=dict)
+    #: what the export works out once per format (the XML layout); not part of the format's value
+    cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
@@ -273,6 +275,11 @@ def bundled_formats() -> dict[str, ExportFormat]:
     return dict(_bundled())
 
 
+def bundled_format(key: str) -> ExportFormat | None:
+    """The bundled format with this ``format@version`` key (the shared object, not a copy of the table)."""
+    return _bundled().get(key)
+
+
 def find_format(format_id: str, version: str | None = None) -> ExportFormat | None:
     """The bundled format with this id (and version; the highest version when none is given)."""
     cands = [f for f in _bundled().values() if f.format_id == format_id and (version is None or f.version == version)]
@@ -282,6 +289,6 @@ def find_format(format_id: str, version: str | None = None) -> ExportFormat | No
 
 
 __all__ = [
-    "Condition", "DEFINITION_SCHEMA", "ExportFormat", "FIELD_TYPES", "FILL_NAMES", "FieldDef", "bundled_formats",
-    "find_format", "load_format", "parse_format",
+    "Condition", "DEFINITION_SCHEMA", "ExportFormat", "FIELD_TYPES", "FILL_NAMES", "FieldDef", "bundled_format",
+    "bundled_formats", "find_format", "load_format", "parse_format",
 ]

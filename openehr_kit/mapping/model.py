@@ -77,6 +77,8 @@ class Mapping:
     #: targets written more than once in the file, with where (the loader keeps the first)
     duplicates: list[tuple[str, Pos]] = field(default_factory=list)
     pos: dict[str, Pos] = field(default_factory=dict)  # positions of top-level keys
+    #: the engine's compiled form (made on first use; not part of the mapping's value)
+    compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     def field_map(self, target: str) -> FieldMap | None:
         for f in self.fields:
