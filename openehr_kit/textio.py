@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
+import orjson
 from lxml import etree
 
 from openehr_kit.diagnostics import ParseError
@@ -93,3 +96,24 @@ def parse_xml_bytes(data: bytes, file: str | None = None) -> etree._Element:
 
 def parse_xml_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     return parse_xml_bytes(read_bytes(path, max_bytes=max_bytes), str(path))
+
+
+#: bytes -> b"1" for an ASCII digit, b"0" otherwise: finds runs of digits at C speed
+_DIGIT_MAP = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
+_LONG_DIGIT_RUN = b"1" * 19
+
+
+def loads_json(data: bytes | str) -> Any:
+    """``json.loads``, with the same result and the same errors, about twice as fast on large documents.
+
+    orjson parses; whatever it refuses (NaN, lone surrogates, a BOM, bad input) goes to ``json.loads``, which
+    accepts or raises exactly as before. orjson reads integers beyond 64 bits as floats, so a text with a run of
+    19 or more digits (anywhere: a false alarm only costs speed) is left to ``json.loads`` too.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGIT_MAP):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)

@@ -47,6 +47,7 @@ from openehr_kit.pipeline.identity import IdentityError, IdentitySource, read_id
 from openehr_kit.pipeline.ledger import DELETED_VERSION, Ledger, LedgerError, MessageHistory, sha256
 from openehr_kit.pipeline.sources import Item, iter_items, partition
 from openehr_kit.rm.instance import RMObject
+from openehr_kit.textio import loads_json
 
 #: the counts a run reports, in the order of the summary table
 COUNTS = ("compositions", "delivered", "corrected", "annulled", "withheld", "unchanged", "quarantined",
@@ -360,7 +361,7 @@ class Processor:
                 comp = read_xml_composition(data, source=label)
                 return comp, None, None, self._template_of(comp, label)
             try:
-                doc = json.loads(data)
+                doc = loads_json(data)
             except ValueError as exc:
                 raise Quarantine(Issue("DFG101", f"not JSON or XML: {exc}", file=label)) from None
             if not isinstance(doc, dict):

@@ -29,7 +29,7 @@ from openehr_kit.rm.instance import (
     lookup_type,
     type_known,
 )
-from openehr_kit.textio import decode_text
+from openehr_kit.textio import decode_text, loads_json
 
 
 def read_json_composition(
@@ -46,7 +46,7 @@ def read_json_composition(
 def load_json_text(text: str, source: str | None = None) -> Any:
     """``json.loads`` with a located RMR001 instead of an exception."""
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
             "RMR001", f"not well-formed JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno
