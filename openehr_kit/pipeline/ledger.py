@@ -22,6 +22,7 @@ import datetime as _dt
 import hashlib
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,41 +202,48 @@ class Ledger:
         except sqlite3.OperationalError:
             pass
 
-    def add_staged(self, uid: str, version: int, key: str, registry: str, message_id: str, kind: str,
-                   message_version: int, content_hash: str, values_hash: str, file_name: str) -> None:
-        self.conn.execute(
+    def add_staged(self, rows: Iterable[tuple[str, int, str, str, str, str, int, str, str, str]]) -> None:
+        """Staged message rows: (uid, version, key, registry, message id, kind, message version, content hash,
+        values hash, file name)."""
+        t = now()
+        self.conn.executemany(
             "INSERT INTO messages (uid, version, message_key, registry, message_id, kind, message_version, status,"
             " content_hash, values_hash, file_name, created_at) VALUES (?,?,?,?,?,?,?,'staged',?,?,?,?)",
-            (uid, version, key, registry, message_id, kind, message_version, content_hash, values_hash,
-             file_name, now()))
+            [(*r, t) for r in rows])
 
-    def add_final(self, uid: str, version: int, key: str, registry: str, message_id: str, status: str,
-                  kind: str | None = None, values_hash: str | None = None) -> None:
-        """A row that never goes to the outbox (withheld, unchanged, not_annullable)."""
-        self.conn.execute(
-            "INSERT INTO messages (uid, version, message_key, registry, message_id, kind, status, values_hash,"
-            " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (uid, version, key, registry, message_id, kind, status, values_hash, now()))
+    def add_final(self, rows: Iterable[tuple[str, int, str, str, str, str, str | None, str | None]]) -> None:
+        """Rows that never go to the outbox (withheld, unchanged, not_annullable): (uid, version, key, registry,
+        message id, status, kind, values hash)."""
+        t = now()
+        self.conn.executemany(
+            "INSERT INTO messages (uid, version, message_key, registry, message_id, status, kind, values_hash,"
+            " created_at) VALUES (?,?,?,?,?,?,?,?,?)", [(*r, t) for r in rows])
 
-    def mark_delivered(self, uid: str, version: int, key: str) -> None:
-        self.conn.execute("UPDATE messages SET status='delivered', delivered_at=? "
-                          "WHERE uid=? AND version=? AND message_key=? AND status='staged'",
-                          (now(), uid, version, key))
+    def mark_delivered(self, rows: Iterable[tuple[str, int, str]]) -> None:
+        """Staged rows (uid, version, key) now delivered."""
+        t = now()
+        self.conn.executemany("UPDATE messages SET status='delivered', delivered_at=? "
+                              "WHERE uid=? AND version=? AND message_key=? AND status='staged'",
+                              [(t, *r) for r in rows])
 
-    def drop_staged(self, uid: str, version: int, key: str) -> None:
-        """Forget a staged row whose file could not be delivered (so no entry claims an undelivered message)."""
-        self.conn.execute("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='staged'",
-                          (uid, version, key))
+    def drop_staged(self, rows: Iterable[tuple[str, int, str]]) -> None:
+        """Forget staged rows whose files could not be delivered (so no entry claims an undelivered message)."""
+        self.conn.executemany("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='staged'",
+                              list(rows))
 
-    def drop_withheld(self, uid: str, version: int, key: str) -> None:
-        """Forget a withheld row whose message is being delivered now (the patient's status changed)."""
-        self.conn.execute("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? AND status='withheld'",
-                          (uid, version, key))
+    def drop_withheld(self, rows: Iterable[tuple[str, int, str]]) -> None:
+        """Forget withheld rows whose messages are being delivered now (the patient's status changed)."""
+        self.conn.executemany("DELETE FROM messages WHERE uid=? AND version=? AND message_key=? "
+                              "AND status='withheld'", list(rows))
+
+    def set_compositions(self, rows: Iterable[tuple[str, int, str, str | None, str | None]]) -> None:
+        """(uid, version, status, content hash, reason) of composition versions handled to the end."""
+        t = now()
+        self.conn.executemany("INSERT OR REPLACE INTO compositions VALUES (?,?,?,?,?,?)", [(*r, t) for r in rows])
 
     def set_composition(self, uid: str, version: int, status: str, content_hash: str | None,
                         reason: str | None = None) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO compositions VALUES (?,?,?,?,?,?)",
-                          (uid, version, status, content_hash, reason, now()))
+        self.set_compositions([(uid, version, status, content_hash, reason)])
 
     def staged(self) -> list[tuple[str, int, str, str, str]]:
         """(uid, version, key, file name, hash) of every staged row."""

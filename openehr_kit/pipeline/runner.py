@@ -219,21 +219,22 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _deliver_file(staging: Path, outbox: Path, name: str) -> None:
+def _deliver_file(staging: str | Path, outbox: str | Path, name: str) -> None:
     """The delivery: one atomic rename from staging into the outbox (same file system)."""
-    os.replace(staging / name, outbox / name)
+    os.replace(os.path.join(staging, name), os.path.join(outbox, name))
 
 
-def _stage(staging: Path, name: str, data: bytes, durable: bool) -> None:
+def _stage(staging: str | Path, name: str, data: bytes, durable: bool) -> None:
     """Write a staging file whole; when ``durable`` through a fsynced temporary file and a rename.
 
     Without ``durable`` it is written in place: its staged row is committed only after the file is closed, and a
     staging file without a staged row (say, cut short by a kill) is dropped by :func:`recover`, so a partial file
     can never be delivered."""
+    path = os.path.join(staging, name)
     if durable:
-        atomic_write_bytes(staging / name, data)
+        atomic_write_bytes(path, data)
         return
-    with open(staging / name, "wb") as fh:
+    with open(path, "wb") as fh:
         fh.write(data)
 
 
@@ -255,7 +256,7 @@ def recover(ledger: Ledger, outbox: Path, summary: Summary) -> None:
                 _fsync_dir(outbox)
             crash_point()
             ledger.begin()
-            ledger.mark_delivered(uid, version, key)
+            ledger.mark_delivered([(uid, version, key)])
             ledger.commit()
             summary.add("recovered")
     except OSError as exc:
@@ -596,37 +597,35 @@ class Processor:
         if not pending:
             return
         led = self.ledger
-        outbox = self.cfg.outbox
-        staging = outbox / STAGING
+        outbox = str(self.cfg.outbox)  # plain strings: path objects cost more than the file system calls
+        staging = os.path.join(outbox, STAGING)
         messages = [msg for p in pending for msg in p.messages]
+        keys = [(p.base, p.version, msg.message_key) for p in pending for msg in p.messages]  # as ``messages``
         # step 2: the payloads into staging (not yet delivered: the consumer never looks into dot-folders)
         try:
             for msg in messages:
                 _stage(staging, msg.file_name, msg.payload, self.cfg.fsync)
         except OSError as exc:
             for msg in messages:
-                _unlink(staging / msg.file_name)
-            raise RunStopped(_write_issue(exc, outbox, "outbox")) from None
+                _unlink(os.path.join(staging, msg.file_name))
+            raise RunStopped(_write_issue(exc, self.cfg.outbox, "outbox")) from None
         crash_point()
         # step 3: staged rows and the rows that stay out of the outbox, in one transaction
         led.begin()
         try:
-            for p in pending:
-                for msg, m in zip(p.messages, p.mapped):
-                    if msg.message_key in p.released:
-                        led.drop_withheld(p.base, p.version, msg.message_key)
-                    led.add_staged(p.base, p.version, msg.message_key, msg.registry, msg.message_id, msg.kind,
-                                   msg.message_version, sha256(msg.payload), m.values_hash, msg.file_name)
-                for fm, key, registry, status, mid in p.finals:
-                    led.add_final(p.base, p.version, key, registry, mid or "", status,
-                                  values_hash=fm.values_hash if fm is not None else None)
+            led.drop_withheld([(p.base, p.version, key) for p in pending for key in p.released])
+            led.add_staged([(p.base, p.version, msg.message_key, msg.registry, msg.message_id, msg.kind,
+                             msg.message_version, sha256(msg.payload), m.values_hash, msg.file_name)
+                            for p in pending for msg, m in zip(p.messages, p.mapped)])
+            led.add_final([(p.base, p.version, key, registry, mid or "", status, None,
+                            fm.values_hash if fm is not None else None)
+                           for p in pending for fm, key, registry, status, mid in p.finals])
             led.commit()
         except BaseException:
             led.rollback()
             raise
         crash_point()
         # step 4: deliver (rename into the outbox)
-        owner = [p for p in pending for _ in p.messages]
         moved = 0
         try:
             for msg in messages:
@@ -634,23 +633,20 @@ class Processor:
                 moved += 1
                 crash_point()
             if self.cfg.fsync and messages:
-                _fsync_dir(outbox)  # the renames are on disk before the ledger says delivered
+                _fsync_dir(self.cfg.outbox)  # the renames are on disk before the ledger says delivered
         except OSError as exc:
             led.begin()
-            for msg, p in zip(messages[:moved], owner):
-                led.mark_delivered(p.base, p.version, msg.message_key)
-            for msg, p in zip(messages[moved:], owner[moved:]):
-                led.drop_staged(p.base, p.version, msg.message_key)
-                _unlink(staging / msg.file_name)
+            led.mark_delivered(keys[:moved])
+            led.drop_staged(keys[moved:])
             led.commit()
+            for msg in messages[moved:]:
+                _unlink(os.path.join(staging, msg.file_name))
             self._count(messages[:moved], [])
-            raise RunStopped(_write_issue(exc, outbox, "outbox")) from None
+            raise RunStopped(_write_issue(exc, self.cfg.outbox, "outbox")) from None
         # step 5: delivered, and the composition versions done
         led.begin()
-        for p in pending:
-            for msg in p.messages:
-                led.mark_delivered(p.base, p.version, msg.message_key)
-            led.set_composition(p.base, p.version, "done", p.digest)
+        led.mark_delivered(keys)
+        led.set_compositions([(p.base, p.version, "done", p.digest, None) for p in pending])
         led.commit()
         crash_point()
         for p in pending:
@@ -691,9 +687,9 @@ def _input_key(item: Item) -> str:
     return f"input:{item.label}"
 
 
-def _unlink(p: Path) -> None:
+def _unlink(p: str | Path) -> None:
     try:
-        p.unlink()
+        os.unlink(p)
     except OSError:
         pass
 
