@@ -59,11 +59,10 @@ def _cpu_seconds() -> float:
 
 def steps(sample: int) -> dict[str, float]:
     """Milliseconds per composition for each step, single process, on ``sample`` generated compositions."""
-    import json as _json
-
     from openehr_kit.pipeline.exporter import DeliveryContext, MappingExporter, load_templates
     from openehr_kit.pipeline.synthetic import iter_ndjson
     from openehr_kit.rm.canonical_json import read_canonical_json
+    from openehr_kit.textio import loads_json
     from openehr_kit.validation.validator import validate_composition
 
     templates = load_templates([])
@@ -72,7 +71,7 @@ def steps(sample: int) -> dict[str, float]:
     nid = "15037212382"
     for line in iter_ndjson(sample):
         t0 = time.perf_counter()
-        doc = _json.loads(line)["composition"]
+        doc = loads_json(line)["composition"]
         t1 = time.perf_counter()
         comp = read_canonical_json(doc, root_type="COMPOSITION")
         t2 = time.perf_counter()
