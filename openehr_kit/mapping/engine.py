@@ -258,7 +258,13 @@ def can_convert(from_unit: str, to_unit: str) -> bool:
 
 
 def _round(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return value.quantize(_quantum(places), rounding=ROUND_HALF_UP)
+
+
+@functools.lru_cache(maxsize=64)
+def _quantum(places: int) -> Decimal:
+    """``Decimal(1).scaleb(-places)`` (1, 0.1, 0.01...), made once per number of places."""
+    return Decimal(1).scaleb(-places)
 
 
 def format_decimal(value: Decimal, places: int | None, separator: str = ".") -> str:
@@ -272,6 +278,7 @@ def format_decimal(value: Decimal, places: int | None, separator: str = ".") -> 
 
 _DATE_PREFIX = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
 _FORMAT_TOKEN = re.compile(r"%[dmYyHMS]")
+_BASIC_DATETIME = re.compile(r"^\d{8}T")
 
 
 def _temporal_text(obj: Any) -> str:
@@ -289,8 +296,9 @@ def to_date(obj: Any) -> _dt.date:
     m = _DATE_PREFIX.match(text)
     if not m:
         raise MapError("MAP101", f"the date {text!r} is partial or not a date; the registry needs a full date")
+    year, month, day = m.groups()
     try:
-        return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return _dt.date(int(year), int(month), int(day))
     except ValueError:
         raise MapError("MAP101", f"{text!r} is not a real date") from None
 
@@ -298,7 +306,7 @@ def to_date(obj: Any) -> _dt.date:
 def to_datetime(obj: Any) -> _dt.datetime:
     text = _temporal_text(obj)
     t = text.replace("Z", "+00:00")
-    if re.match(r"^\d{8}T", t):  # ISO 8601 basic format
+    if _BASIC_DATETIME.match(t):  # ISO 8601 basic format
         t = f"{t[0:4]}-{t[4:6]}-{t[6:8]}T" + re.sub(r"^(\d{2})(\d{2})(\d{2})?", lambda m: ":".join(
             g for g in m.groups() if g), t[9:])
     if "T" not in t:
@@ -363,8 +371,9 @@ class _Node:
         self.attr, self.key, self.name = step if step is not None else ("", None, None)
         self.start = start  # "/" root, "" the entry, "@name" a paired object
         self.shared = shared  # root paths: the same for every entry of one composition
-        #: slot of the items of ``parent.attr`` bucketed by node id, when several nodes select from them
-        self.group = -1
+        #: the nodes (this one included) that select by node id from the items of ``parent.attr``, when there are
+        #: several: _read_paths reads them in one pass over those items
+        self.group: list[_Node] | None = None
 
 
 class _Scope:
@@ -389,8 +398,11 @@ class _Scope:
 
 
 #: one path step of a compiled mapping: (index, parent index or -1 for a start, attribute or the start, node id,
-#: name, group index or -1, whether a field or condition reads the node)
-_PathStep = tuple[int, int, str, "str | None", "str | None", int, bool]
+#: name, whether a field or condition reads the node, and None), or for a group of nodes that select by node id
+#: from the same items: (-1, parent index, attribute, the node ids, None, False, the (node id, index, name, read)
+#: of each node): that step reads them all
+_GroupMember = tuple[str, int, "str | None", bool]
+_PathStep = tuple[int, int, str, Any, "str | None", bool, "tuple[_GroupMember, ...] | None"]
 
 
 def _read_paths(steps: list[_PathStep], objs: list[Any], found: list[Any], scope: _Scope) -> None:
@@ -400,55 +412,68 @@ def _read_paths(steps: list[_PathStep], objs: list[Any], found: list[Any], scope
     through one attribute, so sources with a common prefix share its steps; the values a field or condition
     reads are kept as Found in ``found``. Every step is pure, so taking them all up front changes nothing.
     """
-    for index, parent, attr, key, name, group, read in steps:
+    for index, parent, attr, key, name, read, group in steps:
+        if group is not None:  # (key holds the node ids of the group)
+            _read_group(objs[parent], attr, key, group, objs, found)
+            continue
         if parent < 0:
             got = scope.start_objects(attr)
         else:
             got = objs[parent]
-            if not got:  # an empty list stays empty (select stops there too)
-                pass
-            elif group < 0:
+            if got:  # an empty list stays empty (select stops there too)
                 got = _step(got, attr, key, name)
-            else:
-                buckets = objs[group]
-                if buckets is None:
-                    buckets = objs[group] = _buckets(got, attr)
-                got = buckets.get(key) or []
-                if got and name is not None:
-                    got = [item for item in got if item.name_value == name]
+        objs[index] = got
+        if read:
+            found[index] = _found(got)
+
+
+def _read_group(cur: list[Any], attr: str, wanted: frozenset[str], group: tuple[_GroupMember, ...], objs: list[Any],
+                found: list[Any]) -> None:
+    """The steps of several nodes that select by node id (``wanted``) from the items of ``attr`` of the same
+    objects: what ``_step`` keeps for each, from one pass over the items."""
+    buckets: dict[str, list[RMObject]] = {}
+    if cur:
+        for obj in cur:
+            if not isinstance(obj, RMObject):
+                continue
+            value = obj.attrs.get(attr)
+            if value is None:
+                continue
+            for item in value if isinstance(value, list) else (value,):
+                if isinstance(item, RMObject):
+                    nid = item.attrs.get("archetype_node_id")
+                    if isinstance(nid, str) and nid in wanted:
+                        bucket = buckets.get(nid)
+                        if bucket is None:
+                            buckets[nid] = [item]
+                        else:
+                            bucket.append(item)
+    for key, index, name, read in group:
+        got = buckets.get(key)
+        if got is None:
+            got = []
+        elif name is not None:
+            got = [item for item in got if item.name_value == name]
         objs[index] = got
         if not read:
             continue
-        if not got:
-            found[index] = _NOTHING
-        elif len(got) == 1:  # the usual case: found_values(got) without the call
+        if len(got) == 1 and got[0].rm_type == "ELEMENT":  # the usual case (items here are RM objects)
             o = got[0]
-            found[index] = [Found(o.attrs.get("value"), o) if isinstance(o, RMObject) and _base(o) == "ELEMENT"
-                            else Found(o)]
+            found[index] = [Found(o.attrs.get("value"), o)]
         else:
-            found[index] = found_values(got)
+            found[index] = _found(got)
 
 
-def _buckets(cur: list[Any], attr: str) -> dict[str, list[RMObject]]:
-    """The RM objects under ``attr`` of each object by archetype node id, in document order (what ``_step`` with a
-    node id keeps, for every node id at once)."""
-    out: dict[str, list[RMObject]] = {}
-    for obj in cur:
-        if not isinstance(obj, RMObject):
-            continue
-        value = obj.attrs.get(attr)
-        if value is None:
-            continue
-        for item in value if isinstance(value, list) else (value,):
-            if isinstance(item, RMObject):
-                nid = item.attrs.get("archetype_node_id")
-                if isinstance(nid, str):
-                    bucket = out.get(nid)
-                    if bucket is None:
-                        out[nid] = [item]
-                    else:
-                        bucket.append(item)
-    return out
+def _found(got: list[Any]) -> list[Found]:
+    """found_values(got), shortcut for none and one object (the usual cases)."""
+    if not got:
+        return _NOTHING
+    if len(got) == 1:
+        o = got[0]
+        if isinstance(o, RMObject) and (o.rm_type == "ELEMENT" or _base(o) == "ELEMENT"):
+            return [Found(o.attrs.get("value"), o)]
+        return [Found(o)]
+    return found_values(got)
 
 
 def _source_values(p: "_FieldPlan | _CondPlan", scope: _Scope) -> list[Found]:
@@ -525,11 +550,12 @@ def _ev_derived(fp: "_FieldPlan", scope: _Scope) -> Any:
 
 
 def _ev_has_code(fp: "_FieldPlan", scope: _Scope) -> Any:
-    found = _source_values(fp, scope)
     opts = fp.fm.options
     code = opts["code"]
-    hit = any(code in f.codes for f in found if f.value is not None)
-    return opts.get("true", True) if hit else opts.get("false", False)
+    for f in scope.found[fp.slot]:
+        if f.value is not None and code in f.codes:
+            return opts.get("true", True)
+    return opts.get("false", False)
 
 
 def _ev_if_unknown(fp: "_FieldPlan", scope: _Scope) -> Any:
@@ -542,20 +568,20 @@ def _ev_each(fp: "_FieldPlan", scope: _Scope) -> Any:
     found = scope.found[fp.slot]
     if not found:
         return _ABSENT
-    fm, fdef, one = fp.fm, fp.fdef, fp.one
-    t = fm.transform
-    opts = fm.options
-    id_type = opts.get("identifier_type") if t == "text" else None
+    id_type = fp.id_type
     if len(found) == 1 and id_type is None:  # the usual case: what the loop and _single below do for one value
         f = found[0]
         if f.value is None:
-            if t == "boolean" and "unknown" in opts and f.null_flavour == NULL_FLAVOUR_UNKNOWN:
-                return _single(fm, [opts["unknown"]], fdef)
+            if fp.unknown is not _ABSENT and f.null_flavour == NULL_FLAVOUR_UNKNOWN:
+                return _single(fp.fm, [fp.unknown], fp.fdef)
             return _ABSENT
-        value = one(fm, f, fdef)
-        if value is _ABSENT or fdef is None or not fdef.repeat:
+        value = fp.one(fp.fm, f, fp.fdef)
+        if value is _ABSENT or not fp.repeat:
             return value
         return [value]
+    fm, fdef, one = fp.fm, fp.fdef, fp.one
+    t = fm.transform
+    opts = fm.options
     out: list[Any] = []
     for f in found:
         if id_type is not None and not (isinstance(f.value, RMObject) and f.value.attrs.get("type") == id_type):
@@ -744,7 +770,7 @@ def _derive(fp: "_FieldPlan", scope: _Scope) -> Any:
                 return candidate
         return _ABSENT
     try:
-        value = _FUNCTIONS[fn](_options_view(fm), args)
+        value = _FUNCTIONS[fn](fp.view, args)
     except _Missing:
         return _ABSENT
     except (InvalidOperation, ZeroDivisionError, OverflowError) as exc:
@@ -753,6 +779,7 @@ def _derive(fp: "_FieldPlan", scope: _Scope) -> Any:
 
 
 def _options_view(fm: FieldMap) -> FieldMap:
+    """What a derived function is given of its field (target and options; made once, when compiling)."""
     return FieldMap(fm.target, fm.transform, fm.options, fm.source)
 
 
@@ -856,7 +883,7 @@ class _FieldPlan:
     function that evaluates its transform."""
 
     __slots__ = ("fm", "target", "fdef", "as_is", "node", "slot", "when", "when_now", "deferred", "args", "evaluate",
-                 "one")
+                 "one", "repeat", "id_type", "unknown", "view", "has_default")
 
     def __init__(self, fm: FieldMap, fdef: FieldDef | None, node: _Node | None, when: tuple[_CondPlan, ...],
                  args: list[Any]) -> None:
@@ -875,14 +902,22 @@ class _FieldPlan:
         self.args = args
         self.evaluate = _EVALUATE.get(fm.transform, _ev_each)
         self.one = _ONE.get(fm.transform, _t_unknown)
+        #: what _ev_each asks of the field and its options for every value
+        self.repeat = fdef is not None and fdef.repeat
+        opts = fm.options if isinstance(fm.options, dict) else {}  # text and boolean options are objects (schema)
+        self.id_type = opts.get("identifier_type") if fm.transform == "text" else None
+        #: a boolean's value for an ELEMENT whose null_flavour is "unknown" (_ABSENT: none)
+        self.unknown = opts["unknown"] if fm.transform == "boolean" and "unknown" in opts else _ABSENT
+        self.view = _options_view(fm) if fm.transform == "derived" else None
+        self.has_default = fm.has_default
 
 
 class _Plan:
     """A mapping compiled for one export format: field plans and the tree of path nodes their sources use.
 
-    Slot 0 is the empty list (a field without a source); root nodes and their bucket groups follow (up to
-    ``n_shared``), then those that start at the entry or a paired object (up to ``n_total``): apply_mapping keeps
-    two flat lists of that length (objects reached, values found) and reads the root part once per composition.
+    Slot 0 is the empty list (a field without a source); root nodes follow (up to ``n_shared``), then those that
+    start at the entry or a paired object (up to ``n_total``): apply_mapping keeps two flat lists of that length
+    (objects reached, values found) and reads the root part once per composition.
     """
 
     __slots__ = ("fmt", "fields_src", "n_fields", "fields", "n_shared", "n_total", "shared_steps", "local_steps",
@@ -903,22 +938,20 @@ class _Plan:
 
     def _number(self) -> None:
         nodes = list(self._nodes.values())
-        # where several nodes select by node id from the same parent attribute, bucket its items once (a group)
+        # where several nodes select by node id from the same parent attribute, its items are read once for all
         siblings: dict[tuple[int, str], list[_Node]] = {}
         for node in nodes:
             if node.parent is not None and node.key is not None:
                 siblings.setdefault((id(node.parent), node.attr), []).append(node)
-        groups = [g for g in siblings.values() if len(g) > 1]
+        for group in siblings.values():
+            if len(group) > 1:
+                for node in group:
+                    node.group = group
         index = 1
         for shared in (True, False):
             for node in nodes:
                 if node.shared is shared:
                     node.index, index = index, index + 1
-            for group in groups:
-                if group[0].shared is shared:
-                    for node in group:
-                        node.group = index
-                    index += 1
             if shared:
                 self.n_shared = index
         self.n_total = index
@@ -926,14 +959,20 @@ class _Plan:
         for p in self._plans:
             p.slot = p.node.index if p.node is not None else 0
             read.add(p.slot)
-        # nodes are made parents first, so this order takes each step after its parent's
+        # nodes are made parents first, so this order takes each step after its parent's (a group's step comes
+        # where its first node was made)
         self.shared_steps: list[_PathStep] = []
         self.local_steps: list[_PathStep] = []
         for node in nodes:
-            parent = node.parent
-            (self.shared_steps if node.shared else self.local_steps).append(
-                (node.index, -1 if parent is None else parent.index, node.start if parent is None else node.attr,
-                 node.key, node.name, node.group, node.index in read))
+            parent, group = node.parent, node.group
+            steps = self.shared_steps if node.shared else self.local_steps
+            if group is None:
+                steps.append((node.index, -1 if parent is None else parent.index,
+                              node.start if parent is None else node.attr, node.key, node.name, node.index in read,
+                              None))
+            elif node is group[0]:
+                steps.append((-1, parent.index, node.attr, frozenset(n.key for n in group), None, False,
+                              tuple((n.key, n.index, n.name, n.index in read) for n in group)))
 
     def _node(self, source: str | None) -> _Node | None:
         """The node a source path ends at: root (``/...``), a paired object (``@name/...``) or the entry (relative),
@@ -997,7 +1036,7 @@ def apply_mapping(mapping: Mapping, composition: RMObject, template: Operational
         return [Message(key, {}, "", [Issue("MAP104", f"the composition is made with template {tid}, the mapping "
                                                       f"{mapping.mapping_id} is for {expected}")])]
     plan = _plan(mapping, fmt)
-    n_shared, n_total = plan.n_shared, plan.n_total
+    n_total = plan.n_total
     objs: list[Any] = [None] * n_total
     found: list[Any] = [None] * n_total
     found[0] = _NOTHING
@@ -1006,9 +1045,7 @@ def apply_mapping(mapping: Mapping, composition: RMObject, template: Operational
         scope = _Scope(composition, entry, paired, found)
         if number == 0:  # root paths read the same for every entry
             _read_paths(plan.shared_steps, objs, found, scope)
-        else:
-            objs[n_shared:] = [None] * (n_total - n_shared)  # fresh bucket slots for this entry
-        _read_paths(plan.local_steps, objs, found, scope)
+        _read_paths(plan.local_steps, objs, found, scope)  # every local node is read again for each entry
         values: dict[str, Any] = {}
         issues: list[Issue] = []
         deferred: list[_FieldPlan] = []
@@ -1031,7 +1068,7 @@ def apply_mapping(mapping: Mapping, composition: RMObject, template: Operational
                                     line=fm.pos.line, file=mapping.source_file))
                 continue
             if value is _ABSENT:
-                if fp.fm.has_default:
+                if fp.has_default:
                     values[fp.target] = _coerce(fp.fm.default, fp.fdef)
             elif fp.as_is is type(value):  # text for a text field (the usual case): nothing to coerce
                 values[fp.target] = value

@@ -8,9 +8,9 @@ carry it) and is never shown unmasked in an issue.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import functools
+import hashlib
 import json
 import re
 import uuid
@@ -149,6 +149,8 @@ def check_values(fmt: ExportFormat, values: dict[str, Any], *, today: _dt.date |
                  where: str | None = None) -> list[Issue]:
     """Every way ``values`` (the complete message, filled fields included) breaks the format's rules."""
     today = today or _dt.date.today()
+    if _check_plan(fmt).fits(values, today):
+        return []  # the usual case; the walk below only runs to report what is wrong
     issues: list[Issue] = []
 
     def add(code: str, fdef: FieldDef | None, msg: str) -> None:
@@ -186,12 +188,148 @@ def check_values(fmt: ExportFormat, values: dict[str, Any], *, today: _dt.date |
     return issues
 
 
+def _format_cached(fmt: ExportFormat, key: str, build: Callable[[ExportFormat], Any]) -> Any:
+    """What ``build`` works out from a format's fields, made once per format (again if its field list changes)."""
+    cached = fmt.cache.get(key)
+    if cached is not None and cached[0] is fmt.fields and cached[1] == len(fmt.fields):
+        return cached[2]
+    made = build(fmt)
+    fmt.cache[key] = (fmt.fields, len(fmt.fields), made)
+    return made
+
+
+class _CheckPlan:
+    """check_values's rules of one format laid out for a quick yes or no: does a message break none of them?
+
+    A message is checked field by field only when this says it breaks one (to report the issues in order): most
+    fields of a format are empty in a message, and the rules about values are only asked of the values there.
+    """
+
+    __slots__ = ("fit", "required")
+
+    def __init__(self, fmt: ExportFormat) -> None:
+        #: field name -> (whether a non-empty value fits the field, or None for an internal-only field, which must
+        #: be empty; the field's shown_when, which must hold when it has a value)
+        self.fit: dict[str, tuple[Callable[[Any, _dt.date], bool] | None, tuple[Condition, ...]]] = {
+            f.name: (None if f.internal_only else _fit_check(f), f.shown_when) for f in fmt.fields}
+        #: (name, shown_when, or_fields) of the required fields (a boolean is never missing: false is a value)
+        self.required = [(f.name, f.shown_when, f.or_fields) for f in fmt.fields
+                         if f.required and f.type != "boolean"]
+
+    def fits(self, values: dict[str, Any], today: _dt.date) -> bool:
+        fit = self.fit
+        for name, value in values.items():
+            rules = fit.get(name)
+            if rules is None:
+                return False  # not a field of the format
+            if type(value) is str:  # is_empty(value), text first (most values are)
+                if not value:
+                    continue
+            elif value is None or value is False or value == []:
+                continue
+            check, conds = rules
+            if check is None or not check(value, today):
+                return False
+            for c in conds:
+                if not _holds(c, values):
+                    return False  # a value in a field the registry does not show
+        for name, conds, or_fields in self.required:
+            value = values.get(name)
+            if type(value) is str:
+                if value:
+                    continue
+            elif not (value is None or value is False or value == []):
+                continue
+            for c in conds:
+                if not _holds(c, values):
+                    break  # not shown: not required
+            else:
+                if all(is_empty(values.get(n)) for n in or_fields):
+                    return False
+        return True
+
+
+def _fit_check(fdef: FieldDef) -> Callable[[Any, _dt.date], bool]:
+    """Whether a non-empty value gives check_values no issue for this field (one value, or a list of them)."""
+    one = _fit_one(fdef)
+    if not fdef.repeat:
+        if fdef.type in ("boolean", "text", "code", "date"):
+            return one  # a value these accept is never a list
+        return lambda value, today: not isinstance(value, list) and one(value, today)
+
+    def each(value: Any, today: _dt.date) -> bool:
+        if not isinstance(value, list):
+            return one(value, today)
+        for item in value:
+            if not one(item, today):
+                return False
+        return True
+
+    return each
+
+
+def _fit_one(fdef: FieldDef) -> Callable[[Any, _dt.date], bool]:
+    """``_value_problem(fdef, value, today) is None``, written out for the plain field types."""
+    t = fdef.type
+    if t == "boolean":
+        return lambda value, today: isinstance(value, bool)
+    if t in ("integer", "number"):
+        lo, hi = fdef.minimum, fdef.maximum
+
+        def number(value: Any, today: _dt.date) -> bool:
+            if isinstance(value, bool):
+                return False
+            if t == "integer":
+                if not isinstance(value, int):
+                    return False
+            elif not isinstance(value, (int, float)) or value != value:
+                return False
+            return (lo is None or not value < lo) and (hi is None or not value > hi)
+
+        return number
+    plain = fdef.max_length is None and fdef.pattern is None
+    if t == "text" and plain:
+        return lambda value, today: isinstance(value, str)
+    if t == "code" and plain:
+        codes = fdef.codes
+        if codes is None:
+            return lambda value, today: isinstance(value, str)
+        return lambda value, today: isinstance(value, str) and value in codes
+    if t == "date" and plain:
+        not_future = fdef.not_future
+
+        def date(value: Any, today: _dt.date) -> bool:
+            if not isinstance(value, str) or not _DATE_RE.match(value):
+                return False
+            try:
+                day = _dt.date.fromisoformat(value)
+            except ValueError:
+                return False
+            return not (not_future and day > today)
+
+        return date
+    return functools.partial(_generic_fit, fdef)
+
+
+def _generic_fit(fdef: FieldDef, value: Any, today: _dt.date) -> bool:
+    return _value_problem(fdef, value, today) is None
+
+
+def _check_plan(fmt: ExportFormat) -> _CheckPlan:
+    return _format_cached(fmt, "check", _CheckPlan)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the envelope: filled fields
 
 
 def fill_values(fmt: ExportFormat, ctx: ExportContext) -> tuple[dict[str, Any], list[Issue]]:
     """Values of the fields the export fills (identity, versioning, time), and issues with the context."""
+    return _fill_values(fmt, ctx, ctx.file_name)
+
+
+def _fill_values(fmt: ExportFormat, ctx: ExportContext, file_name: str) -> tuple[dict[str, Any], list[Issue]]:
+    """fill_values with the file name given apart (render does not copy the context to set it)."""
     issues: list[Issue] = []
     if ctx.message_kind not in MESSAGE_KINDS:
         issues.append(Issue("EXP011", f"message kind {ctx.message_kind!r} is not one of N, M, C"))
@@ -209,12 +347,17 @@ def fill_values(fmt: ExportFormat, ctx: ExportContext) -> tuple[dict[str, Any], 
     source = {
         "blank": "", "zero": 0, "format_name": fmt.xml.get("root", fmt.format_id), "format_version": fmt.version,
         "message_id": ctx.message_id or "", "message_kind": ctx.message_kind, "message_version": ctx.message_version,
-        "created": created.isoformat(timespec="seconds").replace("+00:00", "Z"), "file_name": ctx.file_name,
+        "created": created.isoformat(timespec="seconds").replace("+00:00", "Z"), "file_name": file_name,
         "external": "0", "annulled": ctx.message_kind == "C", "national_id": "" if foreign else (ctx.national_id or ""),
         "foreign_id": foreign, "foreign_national_id": ctx.foreign_national_id or "" if foreign else "",
         "patient_name": ctx.patient_name or "", "composition_uid": ctx.composition_uid or "",
     }
-    return {f.name: source[f.fill] for f in fmt.fields if f.fill}, issues
+    return {name: source[fill] for name, fill in _format_cached(fmt, "fill", _fills)}, issues
+
+
+def _fills(fmt: ExportFormat) -> list[tuple[str, str]]:
+    """(field name, fill name) of the fields the export fills, in field order."""
+    return [(f.name, f.fill) for f in fmt.fields if f.fill]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,7 +374,17 @@ def new_message_id(composition_uid: str | None, format_key: str, entry_key: str)
     if not composition_uid:
         return str(uuid.uuid4())
     base = composition_uid.split("::")[0]
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"openehr-kit:{base}:{format_key}:{entry_key}"))
+    # str(uuid.uuid5(uuid.NAMESPACE_URL, name)) without the UUID object: SHA-1 of the namespace and the name, its
+    # first 16 bytes with the version (5) and variant (RFC 4122) bits set
+    digest = bytearray(_sha1(_URL_NAMESPACE + f"openehr-kit:{base}:{format_key}:{entry_key}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+_sha1 = hashlib.sha1
 
 
 def to_xml(fmt: ExportFormat, values: dict[str, Any]) -> bytes:
@@ -587,6 +740,9 @@ def _compile(schema: Any) -> "Callable[[Any], bool]":
         return lambda instance: False
     if not isinstance(schema, dict):
         raise _NotCompiled()
+    string = _string_check(schema)
+    if string is not None:
+        return string
     checks: list[Callable[[Any], bool]] = []
     for kw, arg in schema.items():
         if kw in _ANNOTATIONS or kw in ("then", "else"):
@@ -596,7 +752,48 @@ def _compile(schema: Any) -> "Callable[[Any], bool]":
         return lambda instance: True
     if len(checks) == 1:
         return checks[0]
-    return lambda instance: all(c(instance) for c in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda instance: first(instance) and second(instance)
+
+    def all_of(instance: Any) -> bool:
+        for c in checks:
+            if not c(instance):
+                return False
+        return True
+
+    return all_of
+
+
+def _string_check(schema: dict[str, Any]) -> "Callable[[Any], bool] | None":
+    """A text property's keywords (type string with enum, minLength, maxLength, pattern) as one function; None for
+    any other schema. A value that is not text fails the type (whatever the other keywords would say)."""
+    kws = {kw: arg for kw, arg in schema.items() if kw not in _ANNOTATIONS}
+    if kws.get("type") != "string" or not set(kws) <= {"type", "enum", "minLength", "maxLength", "pattern"}:
+        return None
+    for kw in ("minLength", "maxLength"):
+        arg = kws.get(kw, 0)
+        if isinstance(arg, bool) or not isinstance(arg, int):
+            return None
+    if "pattern" in kws and not isinstance(kws["pattern"], str):
+        return None
+    if "enum" in kws and not (isinstance(kws["enum"], list) and all(type(v) is str for v in kws["enum"])):
+        return None
+    members = frozenset(kws["enum"]) if "enum" in kws else None
+    shortest, longest = kws.get("minLength", 0), kws.get("maxLength")
+    search = re.compile(kws["pattern"]).search if "pattern" in kws else None
+
+    def string(instance: Any) -> bool:
+        if not isinstance(instance, str):
+            return False
+        if members is not None and (type(instance) is not str or instance not in members):
+            return _member(members, instance)
+        n = len(instance)
+        if n < shortest or (longest is not None and n > longest):
+            return False
+        return search is None or search(instance) is not None
+
+    return string
 
 
 def _keyword(kw: str, arg: Any, schema: dict[str, Any]) -> "Callable[[Any], bool]":
@@ -623,17 +820,28 @@ def _keyword(kw: str, arg: Any, schema: dict[str, Any]) -> "Callable[[Any], bool
         if not isinstance(arg, list) or not all(isinstance(n, str) for n in arg):
             raise _NotCompiled()
         names = tuple(arg)
-        return lambda instance: not isinstance(instance, dict) or all(n in instance for n in names)
+
+        def required(instance: Any) -> bool:
+            if isinstance(instance, dict):
+                for n in names:
+                    if n not in instance:
+                        return False
+            return True
+
+        return required
     if kw == "properties":
         if not isinstance(arg, dict):
             raise _NotCompiled()
-        props = [(name, _compile(sub)) for name, sub in arg.items()]
+        props = {name: _compile(sub) for name, sub in arg.items()}
 
         def properties(instance: Any) -> bool:
+            # by the instance's members (usually fewer than the schema's properties); which property is checked
+            # first does not matter for a yes or no (and an _Unsure leaves it all to jsonschema anyway)
             if not isinstance(instance, dict):
                 return True
-            for name, check in props:
-                if name in instance and not check(instance[name]):
+            for name, value in instance.items():
+                check = props.get(name)
+                if check is not None and not check(value):
                     return False
             return True
 
@@ -701,9 +909,7 @@ def render(fmt: ExportFormat, mapped: dict[str, Any], ctx: ExportContext, *, ent
     """Fill, check and serialise one message; ``data`` is None when any check fails (nothing to write)."""
     message_id = ctx.message_id or new_message_id(ctx.composition_uid, fmt.key, entry_key)
     name = message_file_name(fmt, message_id, ctx.message_version)
-    if not ctx.file_name:
-        ctx = _with_file_name(ctx, name)
-    filled, issues = fill_values(fmt, ctx)
+    filled, issues = _fill_values(fmt, ctx, ctx.file_name or name)
     for i in issues:
         i.file = where
     values = dict(mapped)
@@ -725,10 +931,6 @@ def render(fmt: ExportFormat, mapped: dict[str, Any], ctx: ExportContext, *, ent
                             entry_key)
         data = (_json_text(doc) + "\n").encode("utf-8")
     return Rendered(name, data, values, [], message_id, entry_key)
-
-
-def _with_file_name(ctx: ExportContext, name: str) -> ExportContext:
-    return dataclasses.replace(ctx, file_name=name)
 
 
 _encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for strings

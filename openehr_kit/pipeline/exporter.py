@@ -89,9 +89,13 @@ class Exporter(Protocol):
         ...
 
 
+#: json.dumps(values, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")) without making an
+#: encoder per call (the hashes are stored in ledgers: the text must never change)
+_HASH_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")).encode
+
+
 def values_hash(values: dict[str, Any]) -> str:
-    text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_HASH_TEXT(values).encode("utf-8")).hexdigest()
 
 
 class MappingExporter:
@@ -101,8 +105,16 @@ class MappingExporter:
         """Load and check every mapping; ExportFailed (DFG004) when one cannot be used."""
         from openehr_kit.content import content_dir
         from openehr_kit.mapping.check import check_mapping
+        from openehr_kit.mapping.engine import apply_mapping
+        from openehr_kit.mapping.exports import ExportContext, new_message_id, render
         from openehr_kit.mapping.formats import find_format
         from openehr_kit.mapping.loader import load_mapping_file
+
+        # the mapping layer's functions, imported once here rather than on every map() and render()
+        self._apply_mapping = apply_mapping
+        self._new_message_id = new_message_id
+        self._render = render
+        self._export_context = ExportContext
 
         files: list[Path] = []
         for p in mapping_paths or [content_dir("mappings")]:
@@ -127,17 +139,19 @@ class MappingExporter:
                                                    f"run 'openehr-kit mapping check'): {errors[0]}", file=str(f)))
             self.by_template.setdefault(m.template_id, []).append((m, fmt))
             self.formats[fmt.key] = fmt
+        #: by_template with what map() asks of each format worked out once: (mapping, format, key, registry,
+        #: whether it can annul)
+        self._maps = {t: [(m, fmt, fmt.key, fmt.registry, fmt.supports_annulment) for m, fmt in ms]
+                      for t, ms in self.by_template.items()}
 
     def registries(self) -> dict[str, list[str]]:
         return {t: sorted({fmt.registry for _, fmt in ms}) for t, ms in self.by_template.items()}
 
     def map(self, composition: RMObject, template: OperationalTemplate) -> list[Mapped]:
-        from openehr_kit.mapping.engine import apply_mapping
-        from openehr_kit.mapping.exports import new_message_id
-
+        apply_mapping, new_message_id = self._apply_mapping, self._new_message_id
         uid = _uid(composition)
         out: list[Mapped] = []
-        for m, fmt in self.by_template.get(template.template_id, []):
+        for m, fmt, fmt_key, registry, annuls in self._maps.get(template.template_id, ()):
             try:
                 messages = apply_mapping(m, composition, template, fmt)
             except Exception as exc:  # noqa: BLE001 - a mapping bug quarantines, never a traceback
@@ -148,10 +162,11 @@ class MappingExporter:
                     first = msg.issues[0]
                     raise ExportFailed(Issue("DFG105", f"{m.mapping_id}: {first.code} {first.message}",
                                              instance_path=first.instance_path))
-                key = f"{fmt.key}#{msg.entry_key}"
-                out.append(Mapped(fmt.registry, key, new_message_id(uid, fmt.key, msg.entry_key),
-                                  values_hash(msg.values), fmt.supports_annulment, dict(msg.values),
-                                  (fmt, msg.entry_key)))
+                entry = msg.entry_key
+                # msg.values is this message's own dict (apply_mapping makes a new one per message and keeps
+                # none): the Mapped takes it over instead of a copy
+                out.append(Mapped(registry, f"{fmt_key}#{entry}", new_message_id(uid, fmt_key, entry),
+                                  values_hash(msg.values), annuls, msg.values, (fmt, entry)))
         return out
 
     def annulment(self, registry: str, message_key: str, message_id: str) -> Mapped | None:
@@ -162,10 +177,9 @@ class MappingExporter:
         return Mapped(registry, message_key, message_id, "", True, None, (fmt, entry))
 
     def render(self, mapped: Mapped, ctx: DeliveryContext) -> ExportedMessage:
-        from openehr_kit.mapping.exports import ExportContext, render
-
+        render = self._render
         fmt, entry = mapped.state
-        ectx = ExportContext(national_id=ctx.national_id, patient_name=ctx.patient_name, message_kind=ctx.kind,
+        ectx = self._export_context(national_id=ctx.national_id, patient_name=ctx.patient_name, message_kind=ctx.kind,
                              message_version=ctx.message_version, message_id=mapped.message_id,
                              created=ctx.created, composition_uid=ctx.composition_uid)
         try:

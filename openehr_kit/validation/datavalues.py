@@ -40,6 +40,7 @@ from typing import Any
 
 from openehr_kit.am.model import (
     ArchetypeInternalRef,
+    CBoolean,
     CCodePhrase,
     CComplexObject,
     CDvOrdinal,
@@ -127,6 +128,13 @@ def local_texts(terminology: Terminology | None, code: str) -> frozenset[str]:
     """The texts of a local code in every language the terminology defines (normalised, see ``_norm``)."""
     if terminology is None:
         return frozenset()
+    return _local_table(terminology).get(code, _NO_TEXTS)
+
+
+def _local_table(terminology: Terminology | None) -> dict[str, frozenset[str]]:
+    """Code -> ``local_texts(terminology, code)`` for every code the terminology defines."""
+    if terminology is None:
+        return {}
     hit = _LOCAL_TEXTS.get(id(terminology))
     if hit is None or hit[0] is not terminology:
         table: dict[str, set[str]] = {}
@@ -138,7 +146,7 @@ def local_texts(terminology: Terminology | None, code: str) -> frozenset[str]:
         if len(_LOCAL_TEXTS) >= _LOCAL_TEXTS_MAX:
             _LOCAL_TEXTS.clear()
         hit = _LOCAL_TEXTS[id(terminology)] = (terminology, {c: frozenset(t) for c, t in table.items()})
-    return hit[1].get(code, _NO_TEXTS)
+    return hit[1]
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -683,6 +691,15 @@ def _quantity_item_check(item: CQuantityItem, mag: float, units: str, prec: Any,
             )
 
 
+def _item_fits(item: CQuantityItem, mag: int | float) -> bool:
+    """Whether a finite magnitude (without an explicit precision) is within the item's range and precision."""
+    if item.magnitude is not None and number_range_violation(item.magnitude, mag) is not None:
+        return False
+    p = item.precision
+    return (p is None or (p.lower == -1 and p.upper in (-1, None)) or p.upper is None or p.upper < 0
+            or _decimals(mag) <= p.upper)
+
+
 def _dv_quantity(c: CObject | None, v: RMObject, where: Where, rep: Reporter) -> None:
     a = v.attrs
     mag = a.get("magnitude")
@@ -695,11 +712,8 @@ def _dv_quantity(c: CObject | None, v: RMObject, where: Where, rep: Reporter) ->
             return
         if isinstance(c, CDvQuantity):
             item = c.item_for(units)
-            if item is not None and (item.magnitude is None or number_range_violation(item.magnitude, mag) is None):
-                p = item.precision
-                if (p is None or (p.lower == -1 and p.upper in (-1, None)) or p.upper is None or p.upper < 0
-                        or _decimals(mag) <= p.upper):
-                    return
+            if item is not None and _item_fits(item, mag):
+                return
     mag = _num(v, "magnitude", where, rep)
     units = _str(v, "units", where, rep)
     prec = v.attrs.get("precision")
@@ -1294,6 +1308,195 @@ def check_data_value(constraint: CObject | None, value: RMObject, where: Where, 
             _check_attributes(constraint, value, where, rep, {})
         return
     check(constraint, value, where, rep)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Quiet verdicts, decided once per template node (the walker's compiled checks)
+
+#: whether a data value is valid: ``check_data_value`` would report nothing for it
+Verdict = Callable[[RMObject], bool]
+
+
+def quiet_check(constraint: CObject | None, rm_type: str, where: Where, scratch: Reporter) -> Verdict:
+    """A predicate telling whether ``check_data_value(constraint, value, where, rep)`` would report nothing for a
+    value of ``rm_type`` (``where`` locates nothing: it carries the terminology in force; validity never depends
+    on a location or the language). The common valid DV_CODED_TEXT and DV_TEXT are accepted by closures with
+    the constraint's codes and the local term texts pre-bound; anything else runs the checker itself into
+    ``scratch``, whose issues are dropped again, so the verdict is always the checker's own."""
+    check, eff = checker_for(constraint, rm_type)
+
+    def run(v: RMObject) -> bool:
+        check(eff, v, where, scratch)
+        if scratch.issues:
+            scratch.issues.clear()
+            return False
+        return True
+
+    if check is _dv_coded_text:
+        return _coded_verdict(eff, where.terminology, run) or run
+    if eff is None:
+        fast = _OPEN_FAST.get(check)
+        if fast is not None:
+            def open_value(v: RMObject) -> bool:
+                return fast(v.attrs) or run(v)
+            return open_value
+    elif check is _dv_boolean:
+        allowed = _boolean_values(eff)
+        if allowed is not None:
+            def boolean(v: RMObject) -> bool:
+                x = v.attrs.get("value")
+                return (type(x) is bool and x in allowed) or run(v)
+            return boolean
+    elif check is _dv_quantity and isinstance(eff, CDvQuantity) and eff.list:
+        return _quantity_verdict(eff, run)
+    elif check is _dv_ordinal and isinstance(eff, CDvOrdinal) and eff.list:
+        return _ordinal_verdict(eff, quiet_check(None, "DV_CODED_TEXT", where, scratch), run)
+    return run
+
+
+def _quantity_verdict(c: CDvQuantity, run: Verdict) -> Verdict:
+    """``_dv_quantity``'s fast path with the constraint's items by units pre-bound."""
+    items: dict[str, CQuantityItem] = {}
+    for item in c.list:
+        items.setdefault(item.units, item)  # the first item for the units, as ``item_for``
+
+    def quantity(v: RMObject) -> bool:
+        a = v.attrs
+        mag = a.get("magnitude")
+        units = a.get("units")
+        if ((type(mag) is int or (type(mag) is float and math.isfinite(mag))) and type(units) is str
+                and "precision" not in a and "normal_range" not in a and "other_reference_ranges" not in a):
+            item = items.get(units)
+            if item is not None and _item_fits(item, mag):
+                return True
+        return run(v)
+    return quantity
+
+
+def _ordinal_verdict(c: CDvOrdinal, symbol_ok: Verdict, run: Verdict) -> Verdict:
+    """``_ordinal_like`` for the valid ordinal: an integral value and a valid coded symbol (``symbol_ok``) that
+    form one of the constraint's (value, code, terminology) items."""
+    allowed = frozenset((it.value, it.symbol.code_string, _terminology_name(it.symbol.terminology_id or ""))
+                        for it in c.list)
+
+    def ordinal(v: RMObject) -> bool:
+        a = v.attrs
+        value = a.get("value")
+        symbol = a.get("symbol")
+        if (type(value) is int and type(symbol) is RMObject and "normal_range" not in a
+                and "other_reference_ranges" not in a and symbol_ok(symbol)):
+            # a valid coded text has a defining code with a code and a terminology id (an object, or a plain text
+            # from lenient writers: ``_code_phrase_parts``)
+            ca = symbol.attrs["defining_code"].attrs
+            tid = ca["terminology_id"]
+            if isinstance(tid, RMObject):
+                tid = tid.attrs["value"]
+            if (value, ca["code_string"], _terminology_name(tid)) in allowed:
+                return True
+        return run(v)
+    return ordinal
+
+
+def _text_fast(a: dict[str, Any]) -> bool:
+    """``_dv_text(None, ...)``'s fast path: a non-blank value."""
+    x = a.get("value")
+    return type(x) is str and bool(x) and not x.isspace()
+
+
+def _code_phrase_fast(a: dict[str, Any]) -> bool:
+    """``_code_phrase_value``'s fast path without a code constraint: a terminology id and a code."""
+    tido = a.get("terminology_id")
+    code = a.get("code_string")
+    if type(tido) is RMObject and type(code) is str and code:
+        tid = tido.attrs.get("value")
+        return type(tid) is str and bool(tid)
+    return False
+
+
+def _identifier_fast(a: dict[str, Any]) -> bool:
+    """``_dv_identifier(None, ...)`` has nothing to report: a non-blank id, and issuer, assigner and type each
+    absent or a non-blank text."""
+    ident = a.get("id")
+    if type(ident) is not str or not ident or ident.isspace():
+        return False
+    for attr in ("issuer", "assigner", "type"):
+        x = a.get(attr)
+        if x is not None and (type(x) is not str or not x or x.isspace()):
+            return False
+    return True
+
+
+def _temporal_fast(quick: Callable[[str], str | None]) -> Callable[[dict[str, Any]], bool]:
+    """``_temporal``'s fast path for an unconstrained value: valid syntax, no reference ranges."""
+    def fast(a: dict[str, Any]) -> bool:
+        x = a.get("value")
+        return (type(x) is str and "normal_range" not in a and "other_reference_ranges" not in a
+                and quick(x) is None)
+    return fast
+
+
+def _boolean_values(c: CObject) -> frozenset[bool] | None:
+    """The values a DV_BOOLEAN constraint that constrains only ``value`` by a C_BOOLEAN allows (``_dv_boolean``
+    then has nothing to report for any of them); None for any other constraint."""
+    attrs = c.attributes if isinstance(c, CComplexObject) else None
+    if not attrs or len(attrs) != 1 or attrs[0].rm_attribute_name != "value" or len(attrs[0].children) != 1:
+        return None
+    k = attrs[0].children[0]
+    if not isinstance(k, CPrimitiveObject) or type(k.item) is not CBoolean:
+        return None
+    return frozenset(b for b, ok in ((True, k.item.true_valid), (False, k.item.false_valid)) if ok)
+
+
+#: checker -> its fast acceptance of a well-formed value without a template constraint (the attributes in hand):
+#: True only where the checker has nothing to report
+_OPEN_FAST: dict[Checker, Callable[[dict[str, Any]], bool]] = {
+    _dv_text: _text_fast,
+    _code_phrase_value: _code_phrase_fast,
+    _dv_identifier: _identifier_fast,
+    _dv_date: _temporal_fast(date_problem),
+    _dv_date_time: _temporal_fast(date_time_problem),
+}
+
+
+def _coded_verdict(c: CObject | None, terminology: Terminology | None, run: Verdict) -> Verdict | None:
+    """``_dv_coded_text``'s fast path as a closure, its code spec and local texts pre-bound: for a local code one
+    dict hit gives whether the code is accepted and its texts. None when the constraint is not a plain code
+    constraint (``_code_spec``)."""
+    spec = _code_spec(c)
+    if spec is None:
+        return None
+    texts = _local_table(terminology)
+    # local code -> its texts, for the local codes the constraint accepts (None: every local code, see accepts())
+    local: dict[str, frozenset[str]] | None = None
+    if not (spec.any or spec.by_terminology.get("local", _NO_CODES) is None):
+        local = {code: texts.get(code, _NO_TEXTS)
+                 for code in spec.free_codes | (spec.by_terminology.get("local") or _NO_CODES)}
+    accepts = spec.accepts
+    open_ = c is None
+
+    def coded(v: RMObject) -> bool:
+        a = v.attrs
+        text = a.get("value")
+        cp = a.get("defining_code")
+        if type(text) is str and type(cp) is RMObject and text and not text.isspace():
+            ca = cp.attrs
+            tido = ca.get("terminology_id")
+            code = ca.get("code_string")
+            if type(tido) is RMObject and type(code) is str and code:
+                tid = tido.attrs.get("value")
+                if tid == "local":
+                    accepted = texts.get(code, _NO_TEXTS) if local is None else local.get(code)
+                    if accepted is not None and (not accepted or text in accepted or _norm(text) in accepted):
+                        return True
+                elif type(tid) is str and tid and accepts(tid, code):
+                    if tid != "openehr":
+                        return True
+                    accepted = _oe.all_rubrics(code)
+                    if (text in accepted or (accepted and any(_same_text(text, t) for t in accepted))
+                            or (not accepted and open_)):
+                        return True
+        return run(v)
+    return coded
 
 
 __all__ = ["DATA_VALUE_TYPES", "check_data_value", "local_text", "openehr_texts", "order_key", "uri_problem"]

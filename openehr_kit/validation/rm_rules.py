@@ -495,3 +495,134 @@ _RULES: dict[str, Rule] = {
 #: the RM types (base names, without generic arguments) that have rules: the walker calls ``check_rm_rules`` for
 #: these only
 RULE_TYPES: frozenset[str] = frozenset(_RULES)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Quiet verdicts (the walker's compiled checks, which only need to know whether anything would be reported)
+
+#: a location-less place for rules run quietly: nothing run there is ever reported
+_NOWHERE = Where("", "")
+
+#: codes already found valid (bounded by the code sets themselves), so an entry's language and encoding are a
+#: set look-up each
+_LANGUAGES_OK: set[str] = set()
+_CHARSETS_OK: set[str] = set()
+_TERRITORIES_OK: set[str] = set()
+
+
+def _phrase_quiet(value: Any, terminology_id: str, known: set[str], valid: Callable[[str], bool]) -> bool:
+    """Whether ``_check_code_phrase`` would accept ``value`` at once (its common case: the right terminology and a
+    valid code, or no value); False means "not sure", never "wrong"."""
+    if value is None:
+        return True
+    if type(value) is not RMObject or value.rm_type != "CODE_PHRASE":
+        return False
+    attrs = value.attrs
+    tid = attrs.get("terminology_id")
+    code = attrs.get("code_string")
+    if type(tid) is not RMObject or type(code) is not str or tid.attrs.get("value") != terminology_id:
+        return False
+    if code in known:
+        return True
+    if valid(code):
+        known.add(code)
+        return True
+    return False
+
+
+def _group_code(value: Any, codes: frozenset[str]) -> str | None:
+    """The code of a DV_CODED_TEXT that ``_check_group`` accepts at once (openEHR terminology, a code of the
+    group), else None ("not sure", never "wrong")."""
+    if type(value) is RMObject and value.rm_type == "DV_CODED_TEXT":
+        phrase = value.attrs.get("defining_code")
+        if type(phrase) is RMObject:
+            attrs = phrase.attrs
+            tid = attrs.get("terminology_id")
+            code = attrs.get("code_string")
+            if (type(tid) is RMObject and tid.attrs.get("value") == term.TERMINOLOGY_ID and type(code) is str
+                    and code in codes):
+                return code  # type: ignore[no-any-return]
+    return None
+
+
+def _not_related(party: Any) -> bool:
+    """Whether ``_check_party`` has nothing to check: the party is not a PARTY_RELATED."""
+    return not isinstance(party, RMObject) or party.rm_type != "PARTY_RELATED"
+
+
+def quiet_rule(rm_type: str, scratch: Reporter) -> Callable[[RMObject], bool] | None:
+    """A predicate telling whether ``check_rm_rules`` would report nothing for an object of ``rm_type`` (None: the
+    type has no rules). The common valid ELEMENT, entry (a valid language and encoding, a subject, no related
+    party or participation; an ACTION's ISM state and transition), composition and event context are accepted
+    with a few look-ups; anything else runs the rule itself into ``scratch``, whose issues are dropped again:
+    the verdict is always the rule's own."""
+    rule = _RULES.get(rm_type) or _RULES.get(base_type(rm_type))
+    if rule is None:
+        return None
+
+    def run(obj: RMObject) -> bool:
+        rule(obj, _NOWHERE, scratch, [])
+        if scratch.issues:
+            scratch.issues.clear()
+            return False
+        return True
+
+    if rule is _element:
+        def element(obj: RMObject) -> bool:
+            attrs = obj.attrs
+            if attrs.get("null_flavour") is None and attrs.get("value") is not None:
+                return True
+            return run(obj)
+        return element
+    languages, is_language = iso.LANGUAGES_ID, iso.is_language
+    if rule is _entry or rule is _action:
+        charsets, is_charset = iso.CHARSETS_ID, iso.is_charset
+        states = term.codes_in_group("instruction_states")
+        transitions = term.codes_in_group("instruction_transitions")
+
+        def entry(obj: RMObject) -> bool:
+            attrs = obj.attrs
+            if not (attrs.get("subject") is not None and attrs.get("other_participations") is None
+                    and _phrase_quiet(attrs.get("language"), languages, _LANGUAGES_OK, is_language)
+                    and _phrase_quiet(attrs.get("encoding"), charsets, _CHARSETS_OK, is_charset)
+                    and _not_related(attrs.get("subject")) and _not_related(attrs.get("provider"))):
+                return run(obj)
+            if rule is _entry:
+                return True
+            # an ACTION's ISM transition: a current state, and a transition (if any) that leads to it
+            ism = attrs.get("ism_transition")
+            if type(ism) is not RMObject:
+                return run(obj)
+            state = _group_code(ism.attrs.get("current_state"), states)
+            transition = ism.attrs.get("transition")
+            if state is None or (transition is not None and (
+                    (trans := _group_code(transition, transitions)) is None
+                    or term.ism_transition_allowed(state, trans) is False)):
+                return run(obj)
+            return True
+        return entry
+    if rule is _composition:
+        categories = term.codes_in_group("composition_category")
+        territories, is_territory = iso.TERRITORIES_ID, iso.is_territory
+
+        def composition(obj: RMObject) -> bool:
+            attrs = obj.attrs
+            category = _group_code(attrs.get("category"), categories)
+            if (category is not None and (category != "431" or not isinstance(attrs.get("context"), RMObject))
+                    and _not_related(attrs.get("composer"))
+                    and _phrase_quiet(attrs.get("language"), languages, _LANGUAGES_OK, is_language)
+                    and _phrase_quiet(attrs.get("territory"), territories, _TERRITORIES_OK, is_territory)):
+                return True
+            return run(obj)
+        return composition
+    if rule is _event_context:
+        settings = term.codes_in_group("setting")
+
+        def event_context(obj: RMObject) -> bool:
+            attrs = obj.attrs
+            if (attrs.get("end_time") is None and attrs.get("participations") is None
+                    and _group_code(attrs.get("setting"), settings) is not None):
+                return True
+            return run(obj)
+        return event_context
+    return run

@@ -25,6 +25,14 @@ Two shortcuts take the bulk of a composition: an ELEMENT with just a node id, a 
 without the general object walk (``_Walker.element``), and an object the template leaves open is first checked
 quietly without paths (``_Walker.open_quiet``); each falls back to the general walk, which reports, whenever
 there may be something to report, so the issues are the same.
+
+Compiled checks (``_Compiled``): from a template's second validation on, each of its nodes is compiled once into
+a check that only answers "would the walk of this object report nothing?" (its tables, children's matches and
+checks, data-value and RM-rule verdicts pre-bound). A valid composition is accepted by the root's check without
+any walk; otherwise the walk runs as before and tries the check of each object it reaches first, skipping what
+the failed checks already found valid, so only the objects that lead to an issue are walked. The checks decide
+exactly as the walk (its own tables and checkers) and say False wherever in doubt; every issue is reported by
+the walk.
 """
 
 from __future__ import annotations
@@ -62,6 +70,8 @@ from openehr_kit.validation.primitives import check_primitive as _check_primitiv
 from openehr_kit.validation.rm_rules import RULE_TYPES  # noqa: E402
 from openehr_kit.validation.rm_rules import check_rm_rules as _check_rm_rules  # noqa: E402
 from openehr_kit.validation.datavalues import checker_for as _checker_for  # noqa: E402
+from openehr_kit.validation.datavalues import quiet_check as _quiet_check  # noqa: E402
+from openehr_kit.validation.rm_rules import quiet_rule as _quiet_rule  # noqa: E402
 
 #: the real RM-rule checker (``_check_rm_rules`` may be replaced, e.g. by a test's spy)
 _real_check_rm_rules = _check_rm_rules
@@ -193,10 +203,6 @@ def _open_kind(parent_rm: str, attr: str, rm: str) -> int:
     return hit
 
 
-#: data value RM type -> its checker without a template constraint (``datavalues.checker_for(None, rm)``)
-_OPEN_CHECK: dict[str, Callable[..., None]] = {}
-
-
 # RM type name (generic arguments included) -> whether the RM-rule checker has rules for it: one dict hit per
 # object; types without rules (most of them) get no call and no location built
 _HAS_RULES: dict[str, bool] = {}
@@ -311,9 +317,19 @@ class _AttrTable:
     #: cardinality upper) for ``check_occurrences``, computed on first use
     occ: tuple[tuple[tuple[int, CObject, int, int | None], ...], int, int | None] | None = None
     #: language -> node id -> (RM type, the ``keyed_match`` answer for (node id, RM type) unpacked, with the
-    #: matched node's entry and facts): everything ``multi`` needs for the common item, in one dict hit. The
+    #: matched node's entry): everything ``multi`` needs for the common item, in one dict hit. The
     #: first RM type met with a node id is kept; others take the general path.
     fast: dict[str, dict[str, _FastMatch]] = field(default_factory=dict)
+
+
+def _first_with_room(typed: list[CObject], count: Callable[[CObject], int]) -> list[CObject]:
+    """Same-id, same-name siblings are filled in template order: the first whose occurrences are not yet used up
+    (``count``: how many items it has so far), as a one-item list; ``typed`` when all are full."""
+    for c in typed:
+        occ = c.occurrences
+        if occ is None or occ.upper is None or count(c) < occ.upper:
+            return [c]
+    return typed
 
 
 def _occurrence_spec(
@@ -380,8 +396,8 @@ _ELEMENT_ATTRS = frozenset({"archetype_node_id", "name", "value"})
 
 
 #: ``_AttrTable.fast`` entry: (RM type, id(constraint), constraint, node checked against, template path, its own
-#: terminology or None, label, is an archetype root, its facts)
-_FastMatch = tuple[str, int, CObject, CObject, str, "Terminology | None", str, bool, "_Facts"]
+#: terminology or None, label, is an archetype root)
+_FastMatch = tuple[str, int, CObject, CObject, str, "Terminology | None", str, bool]
 
 #: what descending into a matched node needs: (template path, its own terminology or None, label, is a root)
 _Entry = tuple[str, "Terminology | None", str, bool]
@@ -416,6 +432,10 @@ class _Tables:
         self._entries: dict[str, dict[int, _Entry]] = {}
         self._quiet: dict[str, dict[int, Where]] = {}
         self._ism: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
+        #: validations run with these tables: checks are compiled from the second on (a template used once, or
+        #: pushed out of the cache between uses, is walked without paying for compiling)
+        self.uses = 0
 
     # -- lookups on constraint nodes ---------------------------------------------------------------------------
 
@@ -495,6 +515,13 @@ class _Tables:
             hit = self._quiet[lang] = {}
         return hit
 
+    def compiled(self, lang: str) -> _Compiled:
+        """The template's compiled checks for compositions in ``lang``."""
+        hit = self._compiled.get(lang)
+        if hit is None:
+            hit = self._compiled[lang] = _Compiled(self, lang)
+        return hit
+
     def entries(self, lang: str) -> dict[int, _Entry]:
         """id(node) -> ``entry(node, lang)`` for the nodes entered so far in ``lang`` (the walker reads it)."""
         hit = self._entries.get(lang)
@@ -542,6 +569,101 @@ class _Tables:
                 target = self.template.node(ref.target_path)
             self._refs[key] = target
         return self._refs[key]
+
+    def candidates(
+        self, item: RMObject, key: str | None, at: _AttrTable
+    ) -> tuple[list[CObject], list[CObject]] | None:
+        """(the constraint children ``item`` may be an occurrence of, those of them its RM type fits) for its node
+        id ``key`` (None: not a LOCATABLE); None when there is none (``_Walker.no_match`` reports it). Keyed
+        answers are kept in ``at.typed`` (the lists stay alive for ``pick_by_name``'s memo)."""
+        rm = item.rm_type
+        if key is None:
+            cands = self.match_unlocatable(item, at)
+            if not cands:
+                return None
+            return cands, [c for c in cands if _conforms(rm, c.rm_type_name)]
+        memo = at.typed.get((key, rm))
+        if memo is not None:
+            return memo
+        cands = at.by_key.get(key)  # type: ignore[assignment]
+        if not cands:
+            cands = [c for c in at.unkeyed if _conforms(rm, c.rm_type_name)] if at.unkeyed else None  # type: ignore[assignment]
+        if not cands:
+            return None
+        memo = at.typed[(key, rm)] = (cands, [c for c in cands if _conforms(rm, c.rm_type_name)])
+        return memo
+
+    def match_unlocatable(self, item: RMObject, at: _AttrTable) -> list[CObject]:
+        """Constraint children an object without archetype_node_id may be: by RM type; ISM_TRANSITION by step."""
+        typed = [c for cs in at.by_key.values() for c in cs if _conforms(item.rm_type, c.rm_type_name)]
+        typed += [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)]
+        if len(typed) <= 1 or item.rm_type != "ISM_TRANSITION":
+            return typed
+        step = _code_of(item.attrs.get("careflow_step"))
+        if step is not None:
+            # the alternatives whose careflow step (its code list, or the node id that names it) is this one, then
+            # those that leave the step open; none: the transition is not defined (VAL001)
+            named: list[CObject] = []
+            open_: list[CObject] = []
+            for c in typed:
+                steps = self.ism_codes(c)[0]
+                if not steps:
+                    open_.append(c)
+                elif step in steps:
+                    named.append(c)
+            typed = named + open_
+            if len(typed) <= 1:
+                return typed
+        # then by current_state: the alternatives that list the state, else those that leave it open, else all
+        state = _code_of(item.attrs.get("current_state"))
+        listed: list[CObject] = []
+        free: list[CObject] = []
+        for c in typed:
+            states = self.ism_codes(c)[1]
+            if not states:
+                free.append(c)
+            elif state in states:
+                listed.append(c)
+        return listed or free or typed
+
+    def pick_by_name(
+        self, item: RMObject, cands: list[CObject], at: _AttrTable | None = None
+    ) -> tuple[list[CObject], bool]:
+        """Same-id siblings told apart by their name constraints; unnamed siblings take any name.
+
+        The flag is False when no sibling's name fits: the item is checked against the first (VAL014) but does not
+        count as an occurrence of any of them (which one it was meant to be cannot be told). With ``at`` (whose
+        ``typed`` memo keeps ``cands`` alive) the answer is memoised by the name's text and code, all it depends on.
+        """
+        name = item.attrs.get("name")
+        key: tuple[int, Any, Any] | None = None
+        if at is not None:
+            text = name.attrs.get("value") if isinstance(name, RMObject) else None
+            coded = _code_of(name)
+            has_code = isinstance(name, RMObject) and name.attrs.get("defining_code") is not None
+            term_id = _text_of(name.attrs.get("defining_code"), "terminology_id") if coded is not None else None
+            if (text is None or type(text) is str) and has_code == (coded is not None):
+                key = (id(cands), text, (coded, term_id) if coded is not None else None)
+                hit = at.by_name.get(key)
+                if hit is not None:
+                    return hit
+        result = self._pick_by_name(name, cands)
+        if key is not None and at is not None:
+            at.by_name[key] = result
+        return result
+
+    def _pick_by_name(self, name: Any, cands: list[CObject]) -> tuple[list[CObject], bool]:
+        named: list[CObject] = []
+        open_: list[CObject] = []
+        for c in cands:
+            rules = self.name_rules(c)
+            if not rules:
+                open_.append(c)
+            elif any(r.matches(name) for r in rules):
+                named.append(c)
+        if named or open_:
+            return named or open_, True
+        return cands, False
 
     # -- building ----------------------------------------------------------------------------------------------
 
@@ -616,6 +738,524 @@ class _Tables:
         return None
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Compiled checks: the valid case without a walk
+
+#: whether the walk of an object (``_Walker.obj``, or a value's check) would report nothing (True), or may report
+#: something (False: the walk then decides and reports)
+_Check = Callable[[RMObject], bool]
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _absence_verdict(rm_type: str, at: _AttrTable) -> int:
+    """What ``_Walker.absent`` reports when an ``rm_type`` object lacks the constrained attribute ``at``: 0
+    nothing, 1 the attribute (VAL005), 2 the children the template requires (VAL002)."""
+    attr = at.attr
+    rm_attr = schema.attribute(rm_type, attr.rm_attribute_name)
+    if rm_attr is None:
+        if schema.rm_type(rm_type) is not None:
+            # the RM type has no such attribute (a template constraining ISM_TRANSITION.name): no data can
+            # carry it, so its absence is no fault of the data (the OPT check reports the template, OPT007)
+            return 0
+    elif rm_attr.is_computed:
+        return 0  # a function of the RM (is_integral...): templates may constrain it, it is never serialised
+    ex = attr.existence
+    if ex is not None and ex.lower and ex.lower >= 1:
+        return 1
+    if not (attr.is_multiple or attr.cardinality is not None):
+        return 0  # a single-valued attribute is governed by its existence alone (ELEMENT.value with null_flavour)
+    return 2 if any(c.occurrences is not None and c.occurrences.lower and not isinstance(c, CPrimitiveObject)
+                    for c in attr.children) else 0
+
+
+class _Compiled:
+    """The template's nodes compiled into checks (``_Check``) for one composition language.
+
+    Each constraint node is compiled once per RM type and terminology in force, on first use, into a check that
+    tells whether ``_Walker.obj`` would report nothing for an object matched to it (``_NodeCheck``): the node's
+    attribute tables, name rules, RM facts, the matches of its children and their own checks
+    (``_AttrCheck``), and the data-value verdicts (``datavalues.quiet_check``) with their constraints pre-bound;
+    RM types the template leaves open are compiled likewise (``_OpenNode``, ``_OpenAttr``). No path, label,
+    ``Where`` or message is built. A check says True only where the walk's own decisions say nothing is reported,
+    and False wherever that is not certain (a shape it does not know, anything wrong): the walker then walks the
+    object, so the walk stays the single source of issues. The decisions are the walk's: the same tables, RM
+    facts, candidate choice and checkers. Checks are small slotted objects whose bound methods are the checks
+    (few allocations: a template's checks stay cheap for the garbage collector)."""
+
+    def __init__(self, tables: _Tables, lang: str) -> None:
+        self.t = tables
+        self.lang = lang
+        #: receives what quiet data-value checks and RM rules find (emptied at once: only "anything?" matters)
+        self.scratch = Reporter()
+        #: (id(node), RM type, id(terminology)) -> the node's check (read directly by the walker)
+        self.nodes: dict[tuple[int, str, int], _Check] = {}
+        self._wheres: dict[int, Where] = {}
+        self._open_nodes: dict[tuple[str, int], _Check] = {}
+        self._open_values: dict[tuple[str, int], _Check] = {}
+        self._open_attrs: dict[tuple[str, str, int], Callable[[Any], bool]] = {}
+        #: what the checks found out in the current validation, recorded only where a check fails (nothing is
+        #: recorded while checks pass): the ids of the objects whose check failed, which the walk then walks
+        #: without checking them again, and (id(object), id(its check)) of the objects checked and found valid
+        #: before the failure, which the walk then skips. So an invalid composition costs about one check of each
+        #: object plus the walk of the objects that lead to its issues. Emptied by ``validate_composition``.
+        self.failed: set[int] = set()
+        self.passed: set[tuple[int, int]] = set()
+
+    def where(self, term: Terminology | None) -> Where:
+        """The location-less Where of quiet checks under ``term``."""
+        hit = self._wheres.get(id(term))
+        if hit is None or hit.terminology is not term:
+            hit = self._wheres[id(term)] = Where("", "", None, term, self.lang, None)
+        return hit
+
+    def value_check(self, cons: CObject | None, rm: str, term: Terminology | None) -> _Check:
+        """The verdict of ``check_data_value(cons, ...)`` for a data value of type ``rm`` under ``term``."""
+        return _quiet_check(cons, rm, self.where(term), self.scratch)
+
+    def open_value_check(self, rm: str, term: Terminology | None) -> _Check:
+        """The verdict for a data value the template leaves open (``_Walker.data_value(None, ...)`` quiet)."""
+        key = (rm, id(term))
+        hit = self._open_values.get(key)
+        if hit is None:
+            hit = self._open_values[key] = self.value_check(None, rm, term)
+        return hit
+
+    def open_value(self, value: RMObject, term: Terminology | None) -> bool:
+        return self.open_value_check(value.rm_type, term)(value)
+
+    def open_node(self, rm: str, term: Terminology | None) -> _Check:
+        """The check of an ``rm`` object the template leaves open (``_OpenNode``)."""
+        key = (rm, id(term))
+        hit = self._open_nodes.get(key)
+        if hit is None:
+            mandatory, has_rules, _ = _type_info(rm)
+            # RM rules are left to the walk (``open_quiet`` never ran them either)
+            hit = self._open_nodes[key] = _never if has_rules else _OpenNode(self, rm, term, mandatory).check
+        return hit
+
+    def open_object(self, obj: RMObject, term: Terminology | None) -> bool:
+        """Whether ``_Walker.obj(obj, None, ...)`` (an object the template leaves open) would report nothing."""
+        return self.open_node(obj.rm_type, term)(obj)
+
+    def open_attr(self, parent_rm: str, name: str, term: Terminology | None) -> Callable[[Any], bool]:
+        """The check of an attribute the template leaves open (``_OpenAttr``)."""
+        key = (parent_rm, name, id(term))
+        hit = self._open_attrs.get(key)
+        if hit is None:
+            hit = self._open_attrs[key] = _OpenAttr(self, parent_rm, name, term).check
+        return hit
+
+    def node(self, cons: CObject, rm: str, term: Terminology | None) -> _Check:
+        """The check of an ``rm`` object matched to ``cons`` with ``term`` in force (``_NodeCheck``)."""
+        key = (id(cons), rm, id(term))
+        hit = self.nodes.get(key)
+        if hit is None:
+            node = _NodeCheck(self, cons, rm, term)
+            hit = self.nodes[key] = node.element if node.element_ok else node.check
+        return hit
+
+    def value_alternatives(self, at: _AttrTable, rm: str, term: Terminology | None) -> _Check:
+        """The verdict for a data value of type ``rm`` under the constrained attribute ``at``: valid under its one
+        alternative, or under any of several of its type (``match_data_value``); none: reported."""
+        memo = at.dv_match
+        if rm in memo:
+            hit = memo[rm]
+        else:
+            hit = memo[rm] = _data_value_alternative(at.attr.children, rm)
+        if hit is None:
+            return _never
+        if type(hit) is not tuple:
+            return self.value_check(hit, rm, term)  # type: ignore[arg-type]
+        alternatives = tuple(self.value_check(alt, rm, term) for alt in hit)  # type: ignore[union-attr]
+        return lambda value: any(check(value) for check in alternatives)
+
+    def target_check(self, cons: CObject, rm: str, term: Terminology | None) -> _Check:
+        """The check below a matched candidate (``_Walker.descend``): its node's, the internal reference's target's,
+        or plain RM for a reference that does not resolve."""
+        target: CObject | None = self.t.resolve(cons) if isinstance(cons, ArchetypeInternalRef) else cons
+        if target is None:
+            return self.open_node(rm, term)
+        own = self.t.terminology(target, None)
+        return self.node(target, rm, term if own is None else own)
+
+    def static_match(self, at: _AttrTable, key: str | None, rm: str, term: Terminology | None) -> Any:
+        """``_Walker.match`` for items with node id ``key`` and type ``rm`` when its answer depends on nothing else
+        (one candidate of the right type): (rm, id(candidate), the check below it). _DYNAMIC when the item's name
+        or the items before it decide (``dynamic_match``); None when the walk reports (no candidate, a wrong
+        type, a data value in a list)."""
+        if rm.startswith("DV_") or rm == "CODE_PHRASE":
+            return None
+        if key is None:
+            cands = [c for cs in at.by_key.values() for c in cs if _conforms(rm, c.rm_type_name)]
+            cands += [c for c in at.unkeyed if _conforms(rm, c.rm_type_name)]
+            if len(cands) != 1:
+                return _DYNAMIC if cands else None
+            typed = cands
+        else:
+            cands = at.by_key.get(key)  # type: ignore[assignment]
+            if not cands and at.unkeyed:
+                cands = [c for c in at.unkeyed if _conforms(rm, c.rm_type_name)]
+            if not cands:
+                return None
+            typed = [c for c in cands if _conforms(rm, c.rm_type_name)]
+            if not typed:
+                return None
+            if len(cands) != 1:
+                return _DYNAMIC
+        return rm, id(typed[0]), self.target_check(typed[0], rm, term)
+
+    def dynamic_match(
+        self, at: _AttrTable, item: RMObject, key: str | None, found: dict[int, int] | None, term: Terminology | None
+    ) -> tuple[str, int, _Check] | None:
+        """``_Walker.match`` for one item among several candidates: ISM transitions by step and state, same-id
+        siblings by name, then in template order (``found``: items per candidate so far; None for a single
+        attribute). None when the walk reports (no candidate, no name fits)."""
+        got = self.t.candidates(item, key, at)
+        if got is None or not got[1]:
+            return None
+        typed = got[1]
+        if len(typed) > 1:
+            typed, counted = self.t.pick_by_name(item, typed, at if key is not None else None)
+            if not counted:
+                return None  # VAL014 against the first
+            if len(typed) > 1 and found is not None:
+                typed = _first_with_room(typed, lambda c: found.get(id(c), 0))
+        rm = item.rm_type
+        return rm, id(typed[0]), self.target_check(typed[0], rm, term)
+
+
+#: ``_Compiled.static_match``: the match is decided per item
+_DYNAMIC: Any = object()
+
+
+class _OpenNode:
+    """The check of an object of one RM type (without RM rules) the template leaves open: no unknown attribute,
+    its RM-mandatory attributes present, and everything below of a type the RM allows there and valid itself
+    (the decisions of ``_Walker.obj`` and ``unconstrained``)."""
+
+    __slots__ = ("c", "rm", "term", "mandatory", "handlers")
+
+    def __init__(self, c: _Compiled, rm: str, term: Terminology | None, mandatory: tuple[str, ...]) -> None:
+        self.c, self.rm, self.term, self.mandatory = c, rm, term, mandatory
+        #: attribute name -> its ``_OpenAttr`` check, added on first use
+        self.handlers: dict[str, Callable[[Any], bool]] = {}
+
+    def check(self, obj: RMObject) -> bool:
+        if obj.unknown:
+            return False
+        attrs = obj.attrs
+        for name in self.mandatory:
+            if attrs.get(name) is None:
+                return False
+        handlers = self.handlers
+        for name, value in attrs.items():
+            h = handlers.get(name)
+            if h is None:
+                if type(value) is not RMObject and type(value) is not list:
+                    continue
+                h = handlers[name] = self.c.open_attr(self.rm, name, self.term)
+            if not h(value):
+                return False
+        return True
+
+
+class _OpenAttr:
+    """The check of an attribute the template leaves open (``_Walker.unconstrained`` for its object or each list
+    item): by the item's RM type, a wrong type, an open object or an open data value."""
+
+    __slots__ = ("c", "parent_rm", "name", "term", "kinds")
+
+    def __init__(self, c: _Compiled, parent_rm: str, name: str, term: Terminology | None) -> None:
+        self.c, self.parent_rm, self.name, self.term = c, parent_rm, name, term
+        #: item RM type -> its check
+        self.kinds: dict[str, _Check] = {}
+
+    def kind(self, rm: str) -> _Check:
+        k = _open_kind(self.parent_rm, self.name, rm)
+        check = self.kinds[rm] = (self.c.open_node(rm, self.term) if k == _OBJECT else
+                                  self.c.open_value_check(rm, self.term) if k == _PLAIN_DATA else _never)
+        return check
+
+    def check(self, value: Any) -> bool:
+        kinds = self.kinds
+        if type(value) is RMObject:
+            check = kinds.get(value.rm_type)
+            if check is None:
+                check = self.kind(value.rm_type)
+            return check(value)
+        if type(value) is list:
+            for item in value:
+                if type(item) is RMObject:
+                    check = kinds.get(item.rm_type)
+                    if check is None:
+                        check = self.kind(item.rm_type)
+                    if not check(item):
+                        return False
+        return True
+
+
+class _NodeCheck:
+    """The check of an object of one RM type matched to one constraint node (``_Walker.obj``), and of the plain
+    ELEMENT (``_Walker.element``)."""
+
+    __slots__ = ("c", "rm", "term", "rule", "rules", "handlers", "attr_checks", "needed", "root_id", "plain_name",
+                 "name_attr", "element_ok", "value_check", "values", "gate_tries", "gate_fails", "gate_skips")
+
+    def __init__(self, c: _Compiled, cons: CObject, rm: str, term: Terminology | None) -> None:
+        table, rules, required, element = c.t.facts(cons)
+        mandatory, has_rules, plain_name = _type_info(rm)
+        self.c, self.rm, self.term, self.rules, self.plain_name = c, rm, term, rules, plain_name
+        self.rule = _quiet_rule(rm, c.scratch) if has_rules else None
+        self.root_id = cons.archetype_id if isinstance(cons, CArchetypeRoot) else None
+        #: attribute name -> the check of its value; the attributes the node leaves open are added on first use
+        self.handlers: dict[str, Callable[[Any], bool]] = {}
+        #: the ``value`` attribute's data-value verdicts by RM type (filled on first use)
+        self.values: dict[str, _Check] = {}
+        self.attr_checks: dict[str, _AttrCheck] = {}
+        for name, at in (table or {}).items():
+            if not at.open:
+                attr = self.attr_checks[name] = _AttrCheck(c, rm, name, at, term)
+                self.handlers[name] = attr.check
+                if name == "value":
+                    self.values = attr.values
+        self.name_attr = self.handlers.get("name")
+        self.handlers["name"] = self.name
+        # the attributes whose absence is reported: the RM's (VAL006), then the template's (``absent``)
+        self.needed = mandatory + tuple(n for n in required
+                                        if n not in mandatory and _absence_verdict(rm, table[n]))  # type: ignore[index]
+        self.element_ok = rm == "ELEMENT" and element is not False
+        self.value_check = self.handlers.get("value") or c.open_attr(rm, "value", term)
+        #: how often the check was tried before a walk (``gate``), failed there, and was skipped
+        self.gate_tries = self.gate_fails = self.gate_skips = 0
+
+    def gate(self, obj: RMObject, check: _Check) -> bool:
+        """``check(obj)`` (this node's check) for an object the walker would otherwise walk: True when it passed.
+        A node whose checks keep failing there (compositions wrong in this place each time) is tried only now and
+        then (the check would only add to the walk that follows); the walk decides either way."""
+        fails = self.gate_fails
+        if fails >= 8 and fails * 2 >= self.gate_tries:
+            self.gate_skips += 1
+            if self.gate_skips % 16:
+                return False
+        self.gate_tries += 1
+        if check(obj):
+            return True
+        self.gate_fails += 1
+        return False
+
+    def check(self, obj: RMObject) -> bool:
+        if obj.unknown:
+            return False
+        attrs = obj.attrs
+        root_id = self.root_id
+        if root_id and _text_of(attrs.get("archetype_details"), "archetype_id") not in (None, root_id):
+            return False  # VAL019 (``check_root_details``, run as the walk enters a root)
+        if self.rule is not None and not self.rule(obj):
+            return False
+        rules = self.rules
+        if rules:
+            name = attrs.get("name")
+            if isinstance(name, RMObject) and not any(r.matches(name) for r in rules):
+                return False  # VAL014
+        handlers = self.handlers
+        for name, value in attrs.items():
+            h = handlers.get(name)
+            if h is None:
+                if type(value) is not RMObject and type(value) is not list:
+                    continue
+                h = handlers[name] = self.c.open_attr(self.rm, name, self.term)
+            if not h(value):
+                self.record(attrs, name)
+                return False
+        for name in self.needed:
+            if attrs.get(name) is None:
+                self.record(attrs, None)
+                return False
+        return True
+
+    def record(self, attrs: dict[str, Any], upto: str | None) -> None:
+        """The check failed at attribute ``upto`` (None: after all of them): record the objects of the
+        constrained attributes before it as valid (``_Compiled.passed``)."""
+        for name, value in attrs.items():
+            if name == upto:
+                return
+            attr = self.attr_checks.get(name)
+            if attr is not None:
+                attr.record(value)
+
+    def element(self, obj: RMObject) -> bool:
+        """The commonest node: ``_Walker.element``'s shortcut for the same plain ELEMENT (see there), its value's
+        verdict by RM type in one dict hit; anything else is ``check``."""
+        attrs = obj.attrs
+        if len(attrs) == 3 and not obj.unknown:
+            name = attrs.get("name")
+            value = attrs.get("value")
+            if (type(name) is RMObject and type(value) is RMObject and name.rm_type == "DV_TEXT"
+                    and type(attrs.get("archetype_node_id")) is str):
+                nattrs = name.attrs
+                text = nattrs.get("value")
+                if len(nattrs) == 1 and type(text) is str and text and not text.isspace():
+                    if self.rules and not any(r.matches(name) for r in self.rules):
+                        return False  # VAL014
+                    verdict = self.values.get(value.rm_type)
+                    return verdict(value) if verdict is not None else self.value_check(value)
+        return self.check(obj)
+
+    def name(self, value: Any) -> bool:
+        """A LOCATABLE's name object is checked as an open attribute (its constraint is the node's name rules);
+        the common plain DV_TEXT with a non-blank value has nothing to report."""
+        if type(value) is RMObject:
+            if self.plain_name and value.rm_type == "DV_TEXT":
+                vattrs = value.attrs
+                text = vattrs.get("value")
+                if len(vattrs) == 1 and type(text) is str and text and not text.isspace():
+                    return True
+        elif self.name_attr is not None:
+            return self.name_attr(value)
+        elif type(value) is not list:
+            return True
+        return self.c.open_attr(self.rm, "name", self.term)(value)
+
+
+class _AttrCheck:
+    """The check of a constrained attribute's value: ``_Walker.single`` for an object, ``multi`` for a list (its
+    items' matches and checks, occurrences and cardinality), the primitive check of ``obj`` otherwise."""
+
+    __slots__ = ("c", "rm", "name", "at", "term", "prim", "first", "by_type", "values", "lower", "upper", "counted",
+                 "empty_data", "failed", "passed")
+
+    def __init__(self, c: _Compiled, rm: str, name: str, at: _AttrTable, term: Terminology | None) -> None:
+        self.c, self.rm, self.name, self.at, self.term = c, rm, name, at, term
+        self.prim = at.prim.item if at.prim is not None else None
+        #: item node id -> (RM type, id(candidate), check) for the first RM type met, and (node id, RM type) -> the
+        #: same for any: the matches that depend on nothing else; _DYNAMIC: decided per item; None: by the walk
+        self.first: dict[str | None, Any] = {}
+        self.by_type: dict[tuple[str | None, str], Any] = {}
+        #: data value RM type -> its verdict
+        self.values: dict[str, _Check] = {}
+        spec = at.occ
+        if spec is None:
+            spec = at.occ = _occurrence_spec(at.attr)
+        checks, lower, upper = spec
+        self.lower = 1 if lower < 1 and _non_empty(rm, name) else lower
+        self.upper = upper
+        self.counted = tuple((cid, lo, up) for cid, _c, lo, up in checks)
+        self.empty_data = name == "data" and (rm == "OBSERVATION" or _conforms(rm, "EVENT"))
+        self.failed = c.failed
+        self.passed = c.passed
+
+    def check(self, value: Any) -> bool:
+        kind = type(value)
+        if kind is RMObject:
+            return self.single(value)
+        if kind is list:
+            return self.multi(value)
+        prim = self.prim
+        if value is None or prim is None:
+            return True
+        if self.name == "action_archetype_id" and _is_the_pattern(prim, value):
+            return True
+        scratch = self.c.scratch
+        _check_primitive(prim, value, self.c.where(self.term), scratch)
+        if scratch.issues:
+            scratch.issues.clear()
+            return False
+        return True
+
+    def match(self, item: RMObject, found: dict[int, int] | None) -> tuple[str, int, _Check] | None:
+        key = item.attrs.get("archetype_node_id")
+        if type(key) is not str:
+            key = None  # not a LOCATABLE (or a malformed node id): matched by RM type, as ``match`` does
+        rm = item.rm_type
+        hit = self.first.get(key)
+        if hit is None or hit is _DYNAMIC or hit[0] != rm:
+            bkey = (key, rm)
+            if bkey in self.by_type:
+                hit = self.by_type[bkey]
+            else:
+                hit = self.by_type[bkey] = self.c.static_match(self.at, key, rm, self.term)
+                self.first.setdefault(key, hit)
+            if hit is _DYNAMIC:
+                return self.c.dynamic_match(self.at, item, key, found, self.term)
+        return hit
+
+    def single(self, value: RMObject) -> bool:
+        rm = value.rm_type
+        if rm.startswith("DV_") or rm == "CODE_PHRASE":
+            verdict = self.values.get(rm)
+            if verdict is None:
+                verdict = self.values[rm] = self.c.value_alternatives(self.at, rm, self.term)
+            return verdict(value)
+        hit = self.match(value, None)
+        if hit is None:
+            return False
+        if not hit[2](value):
+            self.failed.add(id(value))
+            return False
+        if self.empty_data:
+            # VAL010, or a missing node the walk names instead (``check_empty_data``): reported either way
+            vattrs = value.attrs
+            if (bool(vattrs.get("events")) if rm == "HISTORY" or _conforms(rm, "HISTORY") else
+                    bool(vattrs.get("items") or vattrs.get("rows") or vattrs.get("item"))):
+                return True
+            self.passed.add((id(value), id(hit[2])))
+            return False
+        return True
+
+    def multi(self, items: list[Any]) -> bool:
+        n = len(items)
+        if n < self.lower or (self.upper is not None and n > self.upper):
+            return False  # VAL004 (or VAL002)
+        first = self.first
+        found: dict[int, int] = {}
+        for item in items:
+            if type(item) is not RMObject:
+                return False
+            key = item.attrs.get("archetype_node_id")
+            hit = first.get(key) if type(key) is str else None
+            if hit is None or hit is _DYNAMIC or hit[0] != item.rm_type:
+                hit = self.match(item, found)
+                if hit is None:
+                    self.record_items(items, item)
+                    return False
+            if not hit[2](item):
+                self.failed.add(id(item))
+                self.record_items(items, item)
+                return False
+            cid = hit[1]
+            found[cid] = found.get(cid, 0) + 1
+        for cid, lo, up in self.counted:
+            k = found.get(cid, 0)
+            if (lo and k < lo) or (up is not None and k > up):
+                self.record_items(items, None)
+                return False  # VAL002 / VAL003
+        return True
+
+    def record(self, value: Any) -> None:
+        """``value`` passed this check: record its objects as valid (``_Compiled.passed``)."""
+        if type(value) is list:
+            self.record_items(value, None)
+        elif type(value) is RMObject and not (value.rm_type.startswith("DV_") or value.rm_type == "CODE_PHRASE"):
+            hit = self.match(value, None)
+            if hit is not None:
+                self.passed.add((id(value), id(hit[2])))
+
+    def record_items(self, items: list[Any], upto: Any) -> None:
+        """The items before ``upto`` (None: all) passed their checks: record them, replaying their matches."""
+        found: dict[int, int] = {}
+        for item in items:
+            if item is upto:
+                return
+            hit = self.match(item, found)
+            if hit is None:
+                return  # not an item ``multi`` checked (a data value in a list)
+            self.passed.add((id(item), id(hit[2])))
+            found[hit[1]] = found.get(hit[1], 0) + 1
+
+
 # Tables per template, keyed by id(template); the entry keeps the template so a reused id is detected.
 _TABLE_CACHE: dict[int, _Tables] = {}
 _TABLE_CACHE_MAX = 64
@@ -646,9 +1286,9 @@ class _Walker:
     """One validation run: the template's tables, the reporter and the composition's language."""
 
     __slots__ = ("t", "rep", "lang", "_rules", "_dv", "_prim", "_facts", "_entries", "_quiet", "_scratch",
-                 "_fast_rules", "rejected")
+                 "_fast_rules", "rejected", "_compiled", "_checks")
 
-    def __init__(self, tables: _Tables, rep: Reporter, lang: str) -> None:
+    def __init__(self, tables: _Tables, rep: Reporter, lang: str, compiled: bool = True) -> None:
         self.t = tables
         self._facts = tables._facts  # read directly on the hot path; filled through tables.facts()
         self._entries = tables.entries(lang)  # likewise, filled through tables.entry()
@@ -667,6 +1307,11 @@ class _Walker:
         self._scratch = Reporter()
         #: ids of the coded values whose code an RM rule rejected (reported once, by the rule)
         self.rejected: set[int] = set()
+        #: the template's compiled checks (``_Compiled``): an object they accept is not walked. Only with the real
+        #: RM rules, whose verdicts they build in (a replaced checker must see every object, as the walk calls it)
+        self._compiled = tables.compiled(lang)
+        self._checks: dict[tuple[int, str, int], _Check] | None = (
+            self._compiled.nodes if self._fast_rules and compiled else None)
 
     def where(self, tpath: str, obj: RMObject, label: str | None, term: Terminology | None) -> Where:
         return Where(tpath, obj.location or "/", label, term, self.lang, obj.line)
@@ -698,6 +1343,15 @@ class _Walker:
         attrs = obj.attrs
         facts: _Facts | None = None
         if cons is not None:
+            checks = self._checks
+            if checks is not None and id(obj) not in self._compiled.failed:
+                # the valid case (nearly every object): the node's compiled check, no walk
+                check = checks.get((id(cons), rm, id(term)))
+                if check is None:
+                    check = self._compiled.node(cons, rm, term)
+                passed = self._compiled.passed
+                if (passed and (id(obj), id(check)) in passed) or check.__self__.gate(obj, check):  # type: ignore[attr-defined]
+                    return
             facts = self._facts.get(id(cons))
             if facts is None:
                 facts = self.t.facts(cons)
@@ -862,65 +1516,14 @@ class _Walker:
                  expected=declared, found=rm)
 
     def open_value_quiet(self, value: RMObject, rm: str, term: Terminology | None) -> bool:
-        """Whether a data value the template leaves open is valid: ``data_value(None, ...)``'s quiet run, with the
-        checker resolved once per RM type. False leaves the issues in the scratch reporter for
-        ``report_data_value``."""
-        attrs = value.attrs
-        # fast path: a plain DV_TEXT with a non-blank value (every LOCATABLE's name) has nothing to report
-        if rm == "DV_TEXT" and len(attrs) == 1:
-            text = attrs.get("value")
-            if type(text) is str and text and not text.isspace():
-                return True
-        check = _OPEN_CHECK.get(rm)
-        if check is None:
-            check = _OPEN_CHECK[rm] = _checker_for(None, rm)[0]
-        quiet = self._quiet.get(id(term))
-        if quiet is None or quiet.terminology is not term:
-            quiet = self.quiet(term)
-        scratch = self._scratch
-        check(None, value, quiet, scratch)
-        return not scratch.issues
+        """Whether a data value the template leaves open is valid (``_Compiled.open_value``)."""
+        return self._compiled.open_value(value, term)
 
     def open_quiet(self, obj: RMObject, term: Terminology | None) -> bool:
         """Whether ``obj(obj, None, ...)`` (an object the template leaves open) would report nothing, decided
-        without building any path: no unknown attribute, no RM rules for its type, its RM-mandatory attributes
-        present, and every object below of a type the RM allows there and quiet itself (the same decisions as
-        ``obj`` and ``unconstrained``). False when anything may need reporting: the full walk then reports it."""
-        if obj.unknown:
-            return False
-        rm = obj.rm_type
-        info = _TYPE_INFO.get(rm)
-        if info is None:
-            info = _type_info(rm)
-        if info[1]:
-            return False
-        attrs = obj.attrs
-        for name in info[0]:
-            if attrs.get(name) is None:
-                return False
-        scratch = self._scratch
-        for name, value in attrs.items():
-            kind = type(value)
-            if kind is RMObject:
-                items: list[Any] | tuple[RMObject] = (value,)
-            elif kind is list:
-                items = value
-            else:
-                continue
-            for item in items:
-                if type(item) is not RMObject:
-                    continue
-                irm = item.rm_type
-                open_kind = _OPEN_KIND.get((rm, name, irm))
-                if open_kind is None:
-                    open_kind = _open_kind(rm, name, irm)
-                if open_kind == _OBJECT:
-                    if not self.open_quiet(item, term):
-                        return False
-                elif open_kind != _PLAIN_DATA or not self.open_value_quiet(item, irm, term):
-                    scratch.issues.clear()  # the full walk checks (and reports) the value again
-                    return False
-        return True
+        without building any path (``_Compiled.open_object``). False when anything may need reporting: the full
+        walk then reports it."""
+        return self._compiled.open_object(obj, term)
 
     def single(
         self,
@@ -960,7 +1563,6 @@ class _Walker:
         fast = at.fast.get(self.lang)
         if fast is None:
             fast = at.fast[self.lang] = {}
-        fast_element = self._fast_rules
         for item in items:
             if type(item) is not RMObject and not isinstance(item, RMObject):
                 continue
@@ -972,7 +1574,7 @@ class _Walker:
             if hit is None or hit[0] != rm:
                 self.multi_item(item, at, found, fast, ptpath, name, term, plabel)
                 continue
-            _, cid, cons, target, path, node_term, label, is_root, facts = hit
+            _, cid, cons, target, path, node_term, label, is_root = hit
             got = found.get(cid)
             if got is None:
                 found[cid] = [item]
@@ -982,10 +1584,6 @@ class _Walker:
                 node_term = term
             if is_root:
                 self.check_root_details(item, target)  # type: ignore[arg-type]
-            # ``obj``'s ELEMENT fast path, without the call to ``obj``
-            if (rm == "ELEMENT" and len(attrs) == 3 and facts[3] is not False and fast_element
-                    and not item.unknown and self.element(item, attrs, facts, path, node_term, label)):
-                continue
             self.obj(item, target, path, node_term, label)
         self.check_occurrences(parent, name, items, at, found, ptpath, term)
 
@@ -1018,10 +1616,7 @@ class _Walker:
         if (type(key) is str and key not in fast and not slot_fill and target is not None
                 and at.keyed_match.get((key, rm)) is matched):
             entry = self.t.entry(target, self.lang)
-            facts = self._facts.get(id(target))
-            if facts is None:
-                facts = self.t.facts(target)
-            fast[key] = (rm, id(cons), cons, target, entry[0], entry[1], entry[2], entry[3], facts)
+            fast[key] = (rm, id(cons), cons, target, entry[0], entry[1], entry[2], entry[3])
         self.descend(item, cons, target, slot_fill, ptpath, name, term)
 
     def quiet(self, term: Terminology | None) -> Where:
@@ -1219,26 +1814,12 @@ class _Walker:
                 return hit
         else:
             key = None
-        if key is None:
-            # not a LOCATABLE (EVENT_CONTEXT, FEEDER_AUDIT, ISM_TRANSITION...): the template's node ids only
-            # name its constraints, so the RM type decides (ISM transitions: the careflow step)
-            cands = self.match_unlocatable(item, at)
-            if not cands:
-                return self.no_match(item, key, at, ptpath, term, plabel)
-        else:
-            memo = at.typed.get((key, item.rm_type))
-            if memo is not None:
-                cands, typed = memo
-            else:
-                cands = at.by_key.get(key)
-                if not cands:
-                    cands = [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)] if at.unkeyed else None
-                if not cands:
-                    return self.no_match(item, key, at, ptpath, term, plabel)
-                typed = [c for c in cands if _conforms(item.rm_type, c.rm_type_name)]
-                at.typed[(key, item.rm_type)] = (cands, typed)
-        if key is None:
-            typed = [c for c in cands if _conforms(item.rm_type, c.rm_type_name)]
+        # not a LOCATABLE (EVENT_CONTEXT, FEEDER_AUDIT, ISM_TRANSITION...) when key is None: the template's node
+        # ids only name its constraints, so the RM type decides (ISM transitions: the careflow step)
+        found_cands = self.t.candidates(item, key, at)
+        if found_cands is None:
+            return self.no_match(item, key, at, ptpath, term, plabel)
+        cands, typed = found_cands
         if not typed:
             cons = cands[0]
             allowed = " or ".join(dict.fromkeys(c.rm_type_name for c in cands))
@@ -1248,14 +1829,10 @@ class _Walker:
             return cons, None, False, True
         counted = True
         if len(typed) > 1:
-            typed, counted = self.pick_by_name(item, typed, at if key is not None else None)
+            typed, counted = self.t.pick_by_name(item, typed, at if key is not None else None)
             if len(typed) > 1 and found is not None:
                 # the same node id and name fits several: fill them in template order
-                for c in typed:
-                    occ = c.occurrences
-                    if occ is None or occ.upper is None or len(found.get(id(c), ())) < occ.upper:
-                        typed = [c]
-                        break
+                typed = _first_with_room(typed, lambda c: len(found.get(id(c), ())))  # type: ignore[union-attr]
         cons = typed[0]
         target: CObject | None = cons
         if isinstance(cons, ArchetypeInternalRef):
@@ -1266,78 +1843,6 @@ class _Walker:
             # or on how many were found before, so it is kept
             at.keyed_match[(key, item.rm_type)] = result
         return result
-
-    def match_unlocatable(self, item: RMObject, at: _AttrTable) -> list[CObject]:
-        """Constraint children an object without archetype_node_id may be: by RM type; ISM_TRANSITION by step."""
-        typed = [c for cs in at.by_key.values() for c in cs if _conforms(item.rm_type, c.rm_type_name)]
-        typed += [c for c in at.unkeyed if _conforms(item.rm_type, c.rm_type_name)]
-        if len(typed) <= 1 or item.rm_type != "ISM_TRANSITION":
-            return typed
-        step = _code_of(item.attrs.get("careflow_step"))
-        if step is not None:
-            # the alternatives whose careflow step (its code list, or the node id that names it) is this one, then
-            # those that leave the step open; none: the transition is not defined (VAL001)
-            named: list[CObject] = []
-            open_: list[CObject] = []
-            for c in typed:
-                steps = self.t.ism_codes(c)[0]
-                if not steps:
-                    open_.append(c)
-                elif step in steps:
-                    named.append(c)
-            typed = named + open_
-            if len(typed) <= 1:
-                return typed
-        # then by current_state: the alternatives that list the state, else those that leave it open, else all
-        state = _code_of(item.attrs.get("current_state"))
-        listed: list[CObject] = []
-        free: list[CObject] = []
-        for c in typed:
-            states = self.t.ism_codes(c)[1]
-            if not states:
-                free.append(c)
-            elif state in states:
-                listed.append(c)
-        return listed or free or typed
-
-    def pick_by_name(
-        self, item: RMObject, cands: list[CObject], at: _AttrTable | None = None
-    ) -> tuple[list[CObject], bool]:
-        """Same-id siblings told apart by their name constraints; unnamed siblings take any name.
-
-        The flag is False when no sibling's name fits: the item is checked against the first (VAL014) but does not
-        count as an occurrence of any of them (which one it was meant to be cannot be told). With ``at`` (whose
-        ``typed`` memo keeps ``cands`` alive) the answer is memoised by the name's text and code, all it depends on.
-        """
-        name = item.attrs.get("name")
-        key: tuple[int, Any, Any] | None = None
-        if at is not None:
-            text = name.attrs.get("value") if isinstance(name, RMObject) else None
-            coded = _code_of(name)
-            has_code = isinstance(name, RMObject) and name.attrs.get("defining_code") is not None
-            term_id = _text_of(name.attrs.get("defining_code"), "terminology_id") if coded is not None else None
-            if (text is None or type(text) is str) and has_code == (coded is not None):
-                key = (id(cands), text, (coded, term_id) if coded is not None else None)
-                hit = at.by_name.get(key)
-                if hit is not None:
-                    return hit
-        result = self._pick_by_name(name, cands)
-        if key is not None and at is not None:
-            at.by_name[key] = result
-        return result
-
-    def _pick_by_name(self, name: Any, cands: list[CObject]) -> tuple[list[CObject], bool]:
-        named: list[CObject] = []
-        open_: list[CObject] = []
-        for c in cands:
-            rules = self.t.name_rules(c)
-            if not rules:
-                open_.append(c)
-            elif any(r.matches(name) for r in rules):
-                named.append(c)
-        if named or open_:
-            return named or open_, True
-        return cands, False
 
     def no_match(
         self,
@@ -1443,22 +1948,14 @@ class _Walker:
         """A constrained attribute the instance does not have: template existence, then required children."""
         attr = at.attr
         name = attr.rm_attribute_name
-        rm_attr = schema.attribute(obj.rm_type, name)
-        if rm_attr is None:
-            if schema.rm_type(obj.rm_type) is not None:
-                # the RM type has no such attribute (a template constraining ISM_TRANSITION.name): no data can
-                # carry it, so its absence is no fault of the data (the OPT check reports the template, OPT007)
-                return
-        elif rm_attr.is_computed:
-            return  # a function of the RM (is_integral...): templates may constrain it, it is never serialised
+        verdict = _absence_verdict(obj.rm_type, at)
+        if not verdict:
+            return
         ip = obj.location or "/"
-        ex = attr.existence
-        if ex is not None and ex.lower and ex.lower >= 1:
+        if verdict == 1:
             self.add("VAL005", f"'{name}' is missing; the template makes it mandatory", _join(tpath, name), ip,
                      label=label, term=term, line=obj.line, expected=name)
             return
-        if not (attr.is_multiple or attr.cardinality is not None):
-            return  # a single-valued attribute is governed by its existence alone (ELEMENT.value with null_flavour)
         for c in attr.children:
             occ = c.occurrences
             if occ is not None and occ.lower and not isinstance(c, CPrimitiveObject):
@@ -1558,7 +2055,21 @@ def validate_composition(
     tables = _tables_for(template)
     root = template.definition
     lang = _language(comp, template.language)
-    walker = _Walker(tables, rep, lang)
+    compiled = tables.compiled(lang)
+    if compiled.failed or compiled.passed:
+        compiled.failed.clear()
+        compiled.passed.clear()
+    tables.uses += 1
+    use_checks = tables.uses > 1
+    if (use_checks and _check_rm_rules is _real_check_rm_rules and comp.archetype_node_id == root.archetype_id
+            and composition_template_id(comp) == template.template_id and _conforms(comp.rm_type, root.rm_type_name)):
+        check = compiled.node(root, comp.rm_type, root.terminology)
+        if check.__self__.gate(comp, check):  # type: ignore[attr-defined]
+            # the valid composition, accepted by the template's compiled checks (the walk below would find
+            # nothing: the root's checks, type included, are the compiled root node's)
+            return rep.issues
+        compiled.failed.add(id(comp))
+    walker = _Walker(tables, rep, lang, use_checks)
     ip = comp.location or "/"
     root_label = tables.label(root, lang)
 
