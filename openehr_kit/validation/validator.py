@@ -1468,7 +1468,12 @@ class _Walker:
         if plan is None:
             self.single(obj, "value", value, at, tpath, term, label)
             return True
-        cons, check, eff = plan  # type: ignore[misc]
+        self.run_plan(plan, value, term, label)
+        return True
+
+    def run_plan(self, plan: Any, value: RMObject, term: Terminology | None, label: str | None) -> Any:
+        """Check a data value with its node's pre-bound checker; report through the full checker only on trouble."""
+        cons, check, eff = plan
         quiet = self._quiet.get(id(term))
         if quiet is None or quiet.terminology is not term:
             quiet = self.quiet(term)
@@ -1476,7 +1481,7 @@ class _Walker:
         check(eff, value, quiet, scratch)
         if scratch.issues:
             self.report_data_value(cons, value, None, None, term, label)
-        return True
+        return cons
 
     def check_name(
         self, obj: RMObject, rules: tuple[_NameRule, ...], tpath: str, term: Terminology | None, label: str | None
@@ -1657,15 +1662,7 @@ class _Walker:
             if cons is not None:
                 self.data_value(cons, value, None, None, term, plabel)
             return cons
-        cons, check, eff = plan  # type: ignore[misc]
-        quiet = self._quiet.get(id(term))
-        if quiet is None or quiet.terminology is not term:
-            quiet = self.quiet(term)
-        scratch = self._scratch
-        check(eff, value, quiet, scratch)
-        if scratch.issues:
-            self.report_data_value(cons, value, None, None, term, plabel)
-        return cons
+        return self.run_plan(plan, value, term, plabel)
 
     def data_value(
         self,
