@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from openehr_kit.am.model import _predicate_parts, split_path
 from openehr_kit.diagnostics import Issue
@@ -98,7 +99,7 @@ class Found:
 
     value: Any
     element: RMObject | None = None
-    #: code_keys(value), worked out on first use (fields and conditions often ask about the same value)
+    #: code_keys(value), worked out on first use
     keys: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -111,15 +112,29 @@ class Found:
 
     @property
     def null_flavour(self) -> str | None:
-        if self.element is None:
-            return None
-        nf = self.element.attrs.get("null_flavour")
-        return _code_string(nf) if isinstance(nf, RMObject) else None
+        return None if self.element is None else _element_null_flavour(self.element)
 
 
 def found_values(objs: list[Any]) -> list[Found]:
-    return [Found(o.attrs.get("value"), o) if isinstance(o, RMObject) and _base(o) == "ELEMENT" else Found(o)
-            for o in objs]
+    return [Found(o.attrs.get("value"), o) if _is_element(o) else Found(o) for o in objs]
+
+
+def _is_element(obj: Any) -> bool:
+    """Whether a path reached an ELEMENT (which stands for its value)."""
+    return isinstance(obj, RMObject) and (obj.rm_type == "ELEMENT" or _base(obj) == "ELEMENT")
+
+
+def _element_null_flavour(element: RMObject) -> str | None:
+    nf = element.attrs.get("null_flavour")
+    return _code_string(nf) if isinstance(nf, RMObject) else None
+
+
+def _null_flavour(obj: Any) -> str | None:
+    """The null_flavour code of an object a path reached (None unless it is an ELEMENT with one)."""
+    # (_is_element without the call: if_unknown asks this of every object it reads)
+    if isinstance(obj, RMObject) and (obj.rm_type == "ELEMENT" or _base(obj) == "ELEMENT"):
+        return _element_null_flavour(obj)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -158,33 +173,62 @@ def _terminology(obj: RMObject) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def code_keys(obj: Any) -> tuple[str, ...]:
-    """The keys a code map may use for this coded value: ``at0012`` / ``253`` and ``terminology::code``."""
+def _code_phrase(obj: Any) -> tuple[str, RMObject] | None:
+    """The code of a coded value and the object that carries it and its terminology id (None: no code)."""
     if not isinstance(obj, RMObject):
-        return ()
-    # _code_string and _terminology in one: the object that carries the code and terminology id
-    t = _base(obj)
-    if t == "CODE_PHRASE":
-        phrase: Any = obj
-        code = obj.attrs.get("code_string")
-        if not isinstance(code, str):
-            return ()
+        return None
+    t = obj.rm_type
+    if t == "DV_CODED_TEXT":  # the usual case first (this runs for every coded value a mapping reads)
+        phrase = obj.attrs.get("defining_code")
     else:
+        t = _base(obj)
+        if t == "CODE_PHRASE":
+            code = obj.attrs.get("code_string")
+            return (code, obj) if isinstance(code, str) else None
         # an ordinal's terminology is looked up on its symbol itself (as _terminology does)
         phrase = obj.attrs.get("symbol" if t in ("DV_ORDINAL", "DV_SCALE") else "defining_code")
-        if not isinstance(phrase, RMObject):
-            return ()
-        if phrase.rm_type == "CODE_PHRASE":  # the usual case, _code_string(phrase) without the call
-            code = phrase.attrs.get("code_string")
-            if not isinstance(code, str):
-                return ()
-        else:
-            code = _code_string(phrase)
-            if code is None:
-                return ()
+    if not isinstance(phrase, RMObject):
+        return None
+    if phrase.rm_type == "CODE_PHRASE":  # the usual case, _code_string(phrase) without the call
+        code = phrase.attrs.get("code_string")
+    else:
+        code = _code_string(phrase)
+    return (code, phrase) if isinstance(code, str) else None
+
+
+def _qualified_key(code: str, phrase: RMObject) -> str | None:
+    """``terminology::code`` (None without a terminology id)."""
     tid = phrase.attrs.get("terminology_id")
     term = tid.attrs.get("value") if isinstance(tid, RMObject) else None
-    return (code, f"{term}::{code}") if isinstance(term, str) and term else (code,)
+    return f"{term}::{code}" if isinstance(term, str) and term else None
+
+
+def code_keys(obj: Any) -> tuple[str, ...]:
+    """The keys a code map may use for this coded value: ``at0012`` / ``253`` and ``terminology::code``."""
+    cp = _code_phrase(obj)
+    if cp is None:
+        return ()
+    qualified = _qualified_key(*cp)
+    return (cp[0],) if qualified is None else (cp[0], qualified)
+
+
+def _first_key(obj: Any, wanted: Collection[str], qualified: bool) -> str | None:
+    """The first of ``code_keys(obj)`` that is in ``wanted`` (None: none). ``qualified`` says whether a wanted
+    key has a ``::`` at all (_has_qualified): when none has, ``terminology::code`` cannot match and is not made."""
+    cp = _code_phrase(obj)
+    if cp is None:
+        return None
+    if cp[0] in wanted:
+        return cp[0]
+    if qualified:
+        key = _qualified_key(*cp)
+        if key is not None and key in wanted:
+            return key
+    return None
+
+
+def _has_qualified(keys: Iterable[str]) -> bool:
+    return any("::" in k for k in keys)
 
 
 def _number(obj: Any) -> tuple[Decimal, str | None]:
@@ -330,6 +374,8 @@ _DURATION = re.compile(
 #: average lengths for years and months (a duration in months has no exact hour count)
 _HOURS = (Decimal("8765.82"), Decimal("730.485"), Decimal(168), Decimal(24), Decimal(1), Decimal(1) / 60,
           Decimal(1) / 3600)
+_PER_HOUR = {"hours": Decimal(1), "minutes": Decimal(60), "days": Decimal(1) / 24, "seconds": Decimal(3600)}
+_ZERO = Decimal(0)
 
 
 def duration_in(obj: Any, unit: str) -> Decimal:
@@ -337,7 +383,7 @@ def duration_in(obj: Any, unit: str) -> Decimal:
     m = _DURATION.match(text) if isinstance(text, str) else None
     if not m or text in ("P", "PT"):
         raise MapError("MAP101", f"{text!r} is not an ISO 8601 duration")
-    parts = [Decimal(g.replace(",", ".")) if g else Decimal(0) for g in m.groups()[1:]]
+    parts = [Decimal(g.replace(",", ".")) if g else _ZERO for g in m.groups()[1:]]
     sign = -1 if m.group(1) else 1
     if unit == "months":
         if any(parts[2:]):
@@ -345,22 +391,34 @@ def duration_in(obj: Any, unit: str) -> Decimal:
             return sign * hours / _HOURS[1]
         return sign * (parts[0] * 12 + parts[1])
     hours = sum(p * h for p, h in zip(parts, _HOURS))
-    factor = {"hours": Decimal(1), "minutes": Decimal(60), "days": Decimal(1) / 24, "seconds": Decimal(3600)}[unit]
-    return sign * hours * factor
+    return sign * hours * _PER_HOUR[unit]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# applying one field
+# compiling a mapping
 #
-# A mapping is compiled once (_Plan, kept on the Mapping): its source paths become a tree of path nodes (sources
+# A mapping is compiled once (_Plan, kept on the Mapping). Its source paths become a tree of path nodes (sources
 # with a common prefix share nodes; children that pick different node ids from one attribute share one pass over
-# its items), and each field gets the function for its transform. Applying it to a composition then reads every
-# node once, parents first (_read_paths), and evaluates the fields against those values.
+# its items); applying it to a composition reads every node once, parents first (one _Reader per step). Each
+# field and condition becomes one function (a closure over its options, already looked up) that works on what
+# the nodes reached: ``objs[i]`` the objects of node i and ``vals[i]`` what they stand for (an ELEMENT its
+# value; only for the nodes something reads). Per field and composition only the field's own transform runs.
+
+#: the objects (or values) each path node reached, by node index; index 0 is the empty list (no source)
+_Reached = list[list[Any]]
+#: a compiled field: its value from (vals, objs), _ABSENT when it has none; MapError when it cannot be mapped
+_Eval = Callable[[_Reached, _Reached], Any]
+#: a compiled condition: whether it holds, given (vals, objs) and, for conditions on other target fields, the
+#: message's values (None in the first pass, where those hold until the second)
+_Check = Callable[[_Reached, _Reached, "dict[str, Any] | None"], bool]
+
+#: what a field without a source (slot 0), or a path that reaches nothing, finds (shared: never changed)
+_NOTHING: list[Any] = []
 
 
 class _Node:
     """One step of a source path from one start (the root, the entry or a paired object); while compiling only
-    (_read_paths takes the steps as plain tuples)."""
+    (the plan keeps a _Reader per step)."""
 
     __slots__ = ("index", "parent", "attr", "key", "name", "start", "shared", "group")
 
@@ -372,21 +430,19 @@ class _Node:
         self.start = start  # "/" root, "" the entry, "@name" a paired object
         self.shared = shared  # root paths: the same for every entry of one composition
         #: the nodes (this one included) that select by node id from the items of ``parent.attr``, when there are
-        #: several: _read_paths reads them in one pass over those items
+        #: several: one _group_reader reads them in one pass over those items
         self.group: list[_Node] | None = None
 
 
 class _Scope:
-    """Where paths start (the composition root, the current for_each entry, the paired entries) and, by node
-    index, the values each path node of the mapping reaches (``found``; slot 0 is the empty list)."""
+    """Where paths start: the composition root, the current for_each entry and the paired entries."""
 
-    __slots__ = ("root", "entry", "paired", "found")
+    __slots__ = ("root", "entry", "paired")
 
-    def __init__(self, root: RMObject, entry: Any, paired: dict[str, Any], found: list[Any]) -> None:
+    def __init__(self, root: RMObject, entry: Any, paired: dict[str, Any]) -> None:
         self.root = root
         self.entry = entry
         self.paired = paired
-        self.found = found
 
     def start_objects(self, start: str) -> list[Any]:
         if start == "/":
@@ -397,108 +453,91 @@ class _Scope:
         return [self.entry] if self.entry is not None else []
 
 
-#: one path step of a compiled mapping: (index, parent index or -1 for a start, attribute or the start, node id,
-#: name, whether a field or condition reads the node, and None), or for a group of nodes that select by node id
-#: from the same items: (-1, parent index, attribute, the node ids, None, False, the (node id, index, name, read)
-#: of each node): that step reads them all
-_GroupMember = tuple[str, int, "str | None", bool]
-_PathStep = tuple[int, int, str, Any, "str | None", bool, "tuple[_GroupMember, ...] | None"]
+#: one path step of a compiled mapping: reads the objects its node (or group of nodes) reaches into ``objs`` and,
+#: where a field or condition reads them, what they stand for into ``vals``
+_Reader = Callable[[_Reached, _Reached, _Scope], None]
 
 
-def _read_paths(steps: list[_PathStep], objs: list[Any], found: list[Any], scope: _Scope) -> None:
-    """Follow every path of the mapping from its start, parents before children, each step once.
+def _node_reader(node: _Node, read: bool) -> _Reader:
+    """The step of one node: its start objects, or its parent's objects stepped through one attribute."""
+    index, start, attr, key, name = node.index, node.start, node.attr, node.key, node.name
+    parent = -1 if node.parent is None else node.parent.index
 
-    This is :func:`select` for all sources at once: a source's objects are its parent's objects stepped
-    through one attribute, so sources with a common prefix share its steps; the values a field or condition
-    reads are kept as Found in ``found``. Every step is pure, so taking them all up front changes nothing.
-    """
-    for index, parent, attr, key, name, read, group in steps:
-        if group is not None:  # (key holds the node ids of the group)
-            _read_group(objs[parent], attr, key, group, objs, found)
-            continue
+    def read_node(objs: _Reached, vals: _Reached, scope: _Scope) -> None:
         if parent < 0:
-            got = scope.start_objects(attr)
+            got = scope.start_objects(start)
         else:
             got = objs[parent]
             if got:  # an empty list stays empty (select stops there too)
                 got = _step(got, attr, key, name)
         objs[index] = got
         if read:
-            found[index] = _found(got)
+            vals[index] = _values_of(got)
+
+    return read_node
 
 
-def _read_group(cur: list[Any], attr: str, wanted: frozenset[str], group: tuple[_GroupMember, ...], objs: list[Any],
-                found: list[Any]) -> None:
-    """The steps of several nodes that select by node id (``wanted``) from the items of ``attr`` of the same
-    objects: what ``_step`` keeps for each, from one pass over the items."""
-    buckets: dict[str, list[RMObject]] = {}
-    if cur:
-        for obj in cur:
+def _group_reader(group: list[_Node], read: set[int]) -> _Reader:
+    """The steps of several nodes that select by node id from the items of the same attribute of the same
+    objects: what ``_step`` keeps for each, from one pass over those items."""
+    parent, attr = group[0].parent.index, group[0].attr  # type: ignore[union-attr]  # a group has a parent
+    # a root group is read once per composition, into lists that hold nothing yet; one below the entry is read
+    # again for each entry and must drop what the previous entry found
+    indexes = () if group[0].shared else tuple(n.index for n in group)
+    #: node id -> (index, name, whether something reads it) of each node that takes items with that id
+    takers: dict[str, list[tuple[int, str | None, bool]]] = {}
+    for n in group:
+        takers.setdefault(n.key, []).append((n.index, n.name, n.index in read))  # type: ignore[arg-type]
+    takers_of = takers.get
+
+    def read_group(objs: _Reached, vals: _Reached, scope: _Scope) -> None:
+        for index in indexes:
+            objs[index] = vals[index] = _NOTHING
+        for obj in objs[parent]:
             if not isinstance(obj, RMObject):
                 continue
             value = obj.attrs.get(attr)
             if value is None:
                 continue
             for item in value if isinstance(value, list) else (value,):
-                if isinstance(item, RMObject):
-                    nid = item.attrs.get("archetype_node_id")
-                    if isinstance(nid, str) and nid in wanted:
-                        bucket = buckets.get(nid)
-                        if bucket is None:
-                            buckets[nid] = [item]
+                if not isinstance(item, RMObject):
+                    continue
+                nid = item.attrs.get("archetype_node_id")
+                nodes = takers_of(nid) if isinstance(nid, str) else None
+                if nodes is None:
+                    continue
+                for index, name, reads in nodes:
+                    if name is not None and item.name_value != name:
+                        continue
+                    got = objs[index]
+                    if got is _NOTHING:
+                        objs[index] = [item]
+                    else:
+                        got.append(item)
+                    if reads:  # _values_of, item by item
+                        v = item.attrs.get("value") if item.rm_type == "ELEMENT" or _base(item) == "ELEMENT" \
+                            else item
+                        got = vals[index]
+                        if got is _NOTHING:
+                            vals[index] = [v]
                         else:
-                            bucket.append(item)
-    for key, index, name, read in group:
-        got = buckets.get(key)
-        if got is None:
-            got = []
-        elif name is not None:
-            got = [item for item in got if item.name_value == name]
-        objs[index] = got
-        if not read:
-            continue
-        if len(got) == 1 and got[0].rm_type == "ELEMENT":  # the usual case (items here are RM objects)
-            o = got[0]
-            found[index] = [Found(o.attrs.get("value"), o)]
-        else:
-            found[index] = _found(got)
+                            got.append(v)
+
+    return read_group
 
 
-def _found(got: list[Any]) -> list[Found]:
-    """found_values(got), shortcut for none and one object (the usual cases)."""
-    if not got:
-        return _NOTHING
+def _values_of(got: list[Any]) -> list[Any]:
+    """What each object reached stands for: an ELEMENT its value (None when it has a null_flavour), anything
+    else itself (:func:`found_values` without the Found); one ELEMENT is the usual case."""
     if len(got) == 1:
         o = got[0]
         if isinstance(o, RMObject) and (o.rm_type == "ELEMENT" or _base(o) == "ELEMENT"):
-            return [Found(o.attrs.get("value"), o)]
-        return [Found(o)]
-    return found_values(got)
+            return [o.attrs.get("value")]
+        return got
+    return [o.attrs.get("value") if _is_element(o) else o for o in got]
 
 
-def _source_values(p: "_FieldPlan | _CondPlan", scope: _Scope) -> list[Found]:
-    """The values a field's or condition's source reaches (slot 0 holds the empty list: no source)."""
-    return scope.found[p.slot]
-
-
-def _present(f: Found) -> bool:
-    return f.value is not None
-
-
-def _code_value(fm: FieldMap, f: Found, fdef: FieldDef | None = None) -> Any:
-    keys = f.codes
-    if not keys and "free_text" in fm.ignore:
-        return _ABSENT  # the mapping says plainly that free text (no code) has no registry value
-    if not keys:
-        raise MapError("MAP101", f"{fm.target}: the value at {fm.source} has no code")
-    codes: dict[str, Any] = fm.options
-    for k in keys:
-        if k in codes:
-            return codes[k]
-    for k in keys:
-        if k in fm.ignore:
-            return _ABSENT
-    raise MapError("MAP101", f"{fm.target}: code {keys[-1]} at {fm.source} is not in the mapping's code list")
+# --- values found, through the field's transform ---
 
 
 def _single(fm: FieldMap, values: list[Any], fdef: FieldDef | None) -> Any:
@@ -522,151 +561,198 @@ def _single(fm: FieldMap, values: list[Any], fdef: FieldDef | None) -> Any:
     return distinct[0]
 
 
-def _numeric_out(value: Decimal, places: int | None, separator: str | None, fdef: FieldDef | None) -> Any:
-    as_text = separator is not None or (fdef is not None and fdef.type in ("text", "code"))
-    if as_text:
-        return format_decimal(value, places, separator or ".")
-    if places is not None:
-        value = _round(value, places)
-    if fdef is not None and fdef.type == "integer" or (places == 0):
-        return int(value.to_integral_value(rounding=ROUND_HALF_UP))
-    return float(value)
+def _numeric_out(places: int | None, separator: str | None, fdef: FieldDef | None) -> Callable[[Decimal], Any]:
+    """How a field writes a number: as text (rounded to ``places``, with its separator), or as an int or a float."""
+    quantum = None if places is None else _quantum(places)  # (_round, with the quantum looked up once)
+    if separator is not None or (fdef is not None and fdef.type in ("text", "code")):
+        sep = separator or "."
+        if quantum is None:
+            return lambda value: format_decimal(value, None, sep)
+        # format_decimal(value, places, sep), rounded here with the quantum
+        return lambda value: format(value.quantize(quantum, rounding=ROUND_HALF_UP), "f").replace(".", sep)
+    to_int = fdef is not None and fdef.type == "integer" or places == 0
+
+    def write(value: Decimal) -> Any:
+        if quantum is not None:
+            value = value.quantize(quantum, rounding=ROUND_HALF_UP)
+        if to_int:
+            return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+        return float(value)
+
+    return write
 
 
-def _eval(fp: "_FieldPlan", scope: _Scope) -> Any:
-    """The value of one field (or derived argument) in this scope; _ABSENT when there is none."""
-    return fp.evaluate(fp, scope)
+#: one value found (never None) -> the registry value; made per field by the _ONE function of its transform
+_One = Callable[[Any], Any]
 
 
-# --- one evaluation function per kind of transform, chosen when the mapping is compiled ---
+def _each(fp: "_FieldPlan", one: _One) -> _Eval:
+    """The transforms that map each value found (codes, boolean, text, numbers, dates): one value (the usual
+    case) directly, several through _single."""
+    fm, fdef, slot, repeat = fp.fm, fp.fdef, fp.slot, fp.repeat
+    opts = fm.options if isinstance(fm.options, dict) else {}  # text and boolean options are objects (schema)
+    id_type = opts.get("identifier_type") if fm.transform == "text" else None
+    #: a boolean's value for an ELEMENT whose null_flavour is "unknown" (_ABSENT: none)
+    unknown = opts["unknown"] if fm.transform == "boolean" and "unknown" in opts else _ABSENT
 
-
-def _ev_constant(fp: "_FieldPlan", scope: _Scope) -> Any:
-    return fp.fm.options
-
-
-def _ev_derived(fp: "_FieldPlan", scope: _Scope) -> Any:
-    return _derive(fp, scope)
-
-
-def _ev_has_code(fp: "_FieldPlan", scope: _Scope) -> Any:
-    opts = fp.fm.options
-    code = opts["code"]
-    for f in scope.found[fp.slot]:
-        if f.value is not None and code in f.codes:
-            return opts.get("true", True)
-    return opts.get("false", False)
-
-
-def _ev_if_unknown(fp: "_FieldPlan", scope: _Scope) -> Any:
-    found = _source_values(fp, scope)
-    return fp.fm.options if any(f.null_flavour == NULL_FLAVOUR_UNKNOWN for f in found) else _ABSENT
-
-
-def _ev_each(fp: "_FieldPlan", scope: _Scope) -> Any:
-    """The transforms that map each value found (codes, boolean, text, numbers, dates)."""
-    found = scope.found[fp.slot]
-    if not found:
-        return _ABSENT
-    id_type = fp.id_type
-    if len(found) == 1 and id_type is None:  # the usual case: what the loop and _single below do for one value
-        f = found[0]
-        if f.value is None:
-            if fp.unknown is not _ABSENT and f.null_flavour == NULL_FLAVOUR_UNKNOWN:
-                return _single(fp.fm, [fp.unknown], fp.fdef)
+    def evaluate(vals: _Reached, objs: _Reached) -> Any:
+        got = vals[slot]
+        if not got:
             return _ABSENT
-        value = fp.one(fp.fm, f, fp.fdef)
-        if value is _ABSENT or not fp.repeat:
-            return value
-        return [value]
-    fm, fdef, one = fp.fm, fp.fdef, fp.one
-    t = fm.transform
-    opts = fm.options
-    out: list[Any] = []
-    for f in found:
-        if id_type is not None and not (isinstance(f.value, RMObject) and f.value.attrs.get("type") == id_type):
-            continue  # several identifiers: only the one of the wanted type counts
-        if f.value is None:
-            if t == "boolean" and "unknown" in opts and f.null_flavour == NULL_FLAVOUR_UNKNOWN:
-                out.append(opts["unknown"])
-            continue
-        out.append(one(fm, f, fdef))
-    return _single(fm, out, fdef)
+        if len(got) == 1:  # what the loop and _single below do for one value
+            v = got[0]
+            if id_type is not None and not (isinstance(v, RMObject) and v.attrs.get("type") == id_type):
+                return _ABSENT
+            if v is None:
+                if unknown is not _ABSENT and _null_flavour(objs[slot][0]) == NULL_FLAVOUR_UNKNOWN:
+                    return _single(fm, [unknown], fdef)
+                return _ABSENT
+            value = one(v)
+            if value is _ABSENT or not repeat:
+                return value
+            return [value]
+        out: list[Any] = []
+        for v, o in zip(got, objs[slot]):
+            if id_type is not None and not (isinstance(v, RMObject) and v.attrs.get("type") == id_type):
+                continue  # several identifiers: only the one of the wanted type counts
+            if v is None:
+                if unknown is not _ABSENT and _null_flavour(o) == NULL_FLAVOUR_UNKNOWN:
+                    out.append(unknown)
+                continue
+            out.append(one(v))
+        return _single(fm, out, fdef)
+
+    return evaluate
 
 
-_EVALUATE: dict[str, Callable[["_FieldPlan", _Scope], Any]] = {
-    "constant": _ev_constant, "derived": _ev_derived, "has_code": _ev_has_code, "if_unknown": _ev_if_unknown,
-}
+def _one_codes(fp: "_FieldPlan") -> _One:
+    fm = fp.fm
+    codes: dict[str, Any] = fm.options
+    ignore = fm.ignore
+    qualified = _has_qualified(codes)
+    free_text = "free_text" in ignore
+
+    def one(v: Any) -> Any:
+        key = _first_key(v, codes, qualified)
+        if key is not None:
+            return codes[key]
+        keys = code_keys(v)  # not in the code list: free text, ignored or an error, as the keys say
+        if not keys:
+            if free_text:
+                return _ABSENT  # the mapping says plainly that free text (no code) has no registry value
+            raise MapError("MAP101", f"{fm.target}: the value at {fm.source} has no code")
+        for k in keys:
+            if k in ignore:
+                return _ABSENT
+        raise MapError("MAP101", f"{fm.target}: code {keys[-1]} at {fm.source} is not in the mapping's code list")
+
+    return one
 
 
-# --- one value found, through the field's transform (_ONE picks the function by transform) ---
+def _one_boolean(fp: "_FieldPlan") -> _One:
+    fm = fp.fm
+    yes, no = fm.options.get("true", True), fm.options.get("false", False)
+
+    def one(v: Any) -> Any:
+        b = v.attrs.get("value") if isinstance(v, RMObject) else v
+        if not isinstance(b, bool):
+            raise MapError("MAP101", f"{fm.target}: {fm.source} is not a boolean")
+        return yes if b else no
+
+    return one
 
 
-def _t_boolean(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
-    v = f.value
-    b = v.attrs.get("value") if isinstance(v, RMObject) else v
-    if not isinstance(b, bool):
-        raise MapError("MAP101", f"{fm.target}: {fm.source} is not a boolean")
-    return fm.options.get("true" if b else "false", b)
-
-
-def _t_copy_code(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
-    v = f.value
-    if "free_text" in fm.ignore and isinstance(v, RMObject) and _code_string(v) is None:
-        return _ABSENT
-    if not isinstance(v, RMObject) or _code_string(v) is None:
-        raise MapError("MAP101", f"{fm.target}: {fm.source} has no code")
+def _one_copy_code(fp: "_FieldPlan") -> _One:
+    fm = fp.fm
+    free_text = "free_text" in fm.ignore
     want = fm.options.get("terminology")
-    if want and _terminology(v) != want:
-        raise MapError("MAP101", f"{fm.target}: the code at {fm.source} is from {_terminology(v)}, not {want}")
-    return _code_string(v)
+
+    def one(v: Any) -> Any:
+        code = _code_string(v) if isinstance(v, RMObject) else None
+        if code is None:
+            if free_text and isinstance(v, RMObject):
+                return _ABSENT
+            raise MapError("MAP101", f"{fm.target}: {fm.source} has no code")
+        if want and _terminology(v) != want:
+            raise MapError("MAP101", f"{fm.target}: the code at {fm.source} is from {_terminology(v)}, not {want}")
+        return code
+
+    return one
 
 
-def _t_text(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
-    text = _text_of(f.value)
-    if text is None:
-        raise MapError("MAP101", f"{fm.target}: {fm.source} has no text")
+def _one_text(fp: "_FieldPlan") -> _One:
+    fm = fp.fm
     limit = fm.options.get("max_length")
-    return text[:limit] if limit else text
+
+    def one(v: Any) -> Any:
+        text = _text_of(v)
+        if text is None:
+            raise MapError("MAP101", f"{fm.target}: {fm.source} has no text")
+        return text[:limit] if limit else text
+
+    return one
 
 
-def _t_number(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
-    t, opts, v = fm.transform, fm.options, f.value
-    if t == "integer" and opts.get("ordinal"):
-        if not isinstance(v, RMObject) or _base(v) not in ("DV_ORDINAL", "DV_SCALE"):
-            raise MapError("MAP101", f"{fm.target}: {fm.source} is not an ordinal")
-    number, units = _number(v)
+def _one_number(fp: "_FieldPlan") -> _One:
+    fm, fdef = fp.fm, fp.fdef
+    opts = fm.options
+    integer = fm.transform == "integer"
+    ordinal = integer and opts.get("ordinal")
     want = opts.get("unit")
-    if want:
-        converted = convert_unit(number, units, want)
-        if converted is None:
-            raise MapError("MAP101", f"{fm.target}: cannot convert {units} to {want}")
-        number = converted
-    if t == "integer":
-        return _numeric_out(number, 0, None, fdef if fdef is None or fdef.type != "number" else None)
-    return _numeric_out(number, opts.get("places"), opts.get("separator"), fdef)
+    if integer:
+        write = _numeric_out(0, None, fdef if fdef is None or fdef.type != "number" else None)
+    else:
+        write = _numeric_out(opts.get("places"), opts.get("separator"), fdef)
+
+    def one(v: Any) -> Any:
+        if ordinal and (not isinstance(v, RMObject) or _base(v) not in ("DV_ORDINAL", "DV_SCALE")):
+            raise MapError("MAP101", f"{fm.target}: {fm.source} is not an ordinal")
+        number, units = _number(v)
+        if want:
+            converted = convert_unit(number, units, want)
+            if converted is None:
+                raise MapError("MAP101", f"{fm.target}: cannot convert {units} to {want}")
+            number = converted
+        return write(number)
+
+    return one
 
 
-def _t_date(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
-    day = to_date(f.value)
-    return _strftime(day, fm.options["format"]) if fm.options.get("format") else day.isoformat()
+def _one_moment(fp: "_FieldPlan") -> _One:
+    """date and datetime: the field's format, or ISO 8601 (a date-time to the second, UTC as Z)."""
+    fmt = fp.fm.options.get("format")
+    read: Callable[[Any], _dt.date] = to_date if fp.fm.transform == "date" else to_datetime
+    iso: Callable[[Any], str] = _dt.date.isoformat if fp.fm.transform == "date" else _iso_seconds
+
+    def one(v: Any) -> Any:
+        moment = read(v)
+        return _strftime(moment, fmt) if fmt else iso(moment)
+
+    return one
 
 
-def _t_datetime(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:
-    moment = to_datetime(f.value)
-    if fm.options.get("format"):
-        return _strftime(moment, fm.options["format"])
+def _iso_seconds(moment: _dt.datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _t_unknown(fm: FieldMap, f: Found, fdef: FieldDef | None) -> Any:  # pragma: no cover - the schema prevents it
-    raise MapError("MAP101", f"{fm.target}: unknown transform {fm.transform}")
+def _one_unknown(fp: "_FieldPlan") -> _One:  # pragma: no cover - the schema prevents it
+    fm = fp.fm
+
+    def one(v: Any) -> Any:
+        raise MapError("MAP101", f"{fm.target}: unknown transform {fm.transform}")
+
+    return one
 
 
-_ONE: dict[str, Callable[[FieldMap, Found, FieldDef | None], Any]] = {
-    "codes": _code_value, "boolean": _t_boolean, "copy_code": _t_copy_code, "text": _t_text, "decimal": _t_number,
-    "integer": _t_number, "date": _t_date, "datetime": _t_datetime,
+_ONE: dict[str, Callable[["_FieldPlan"], _One]] = {
+    "codes": _one_codes, "boolean": _one_boolean, "copy_code": _one_copy_code, "text": _one_text,
+    "decimal": _one_number, "integer": _one_number, "date": _one_moment, "datetime": _one_moment,
 }
+
+
+#: the data values whose ``value`` is their text
+_TEXT_VALUED = frozenset(("DV_TEXT", "DV_CODED_TEXT", "DV_DATE", "DV_DATE_TIME", "DV_TIME", "DV_DURATION", "DV_URI",
+                          "DV_EHR_URI", "DV_PARSABLE"))
 
 
 def _text_of(v: Any) -> str | None:
@@ -674,9 +760,10 @@ def _text_of(v: Any) -> str | None:
         return v
     if not isinstance(v, RMObject):
         return None if v is None or isinstance(v, (dict, list)) else str(v)
-    t = _base(v)
-    if t in ("DV_TEXT", "DV_CODED_TEXT", "DV_DATE", "DV_DATE_TIME", "DV_TIME", "DV_DURATION", "DV_URI", "DV_EHR_URI",
-             "DV_PARSABLE"):
+    t = v.rm_type
+    if "<" in t:  # (_base without the call)
+        t = base_type(t)
+    if t in _TEXT_VALUED:
         x = v.attrs.get("value")
     elif t == "DV_IDENTIFIER":
         x = v.attrs.get("id")
@@ -690,11 +777,62 @@ def _text_of(v: Any) -> str | None:
     return x if isinstance(x, str) else None
 
 
+# --- the transforms that look at all values found at once ---
+
+
+def _compile_each(fp: "_FieldPlan") -> _Eval:
+    return _each(fp, _ONE.get(fp.fm.transform, _one_unknown)(fp))
+
+
+def _compile_constant(fp: "_FieldPlan") -> _Eval:
+    return _constant(fp.fm.options)
+
+
+def _constant(value: Any) -> _Eval:
+    def evaluate(vals: _Reached, objs: _Reached) -> Any:
+        return value
+
+    return evaluate
+
+
+def _compile_has_code(fp: "_FieldPlan") -> _Eval:
+    opts = fp.fm.options
+    has = _has_code(fp.slot, (opts["code"],))
+    yes, no = opts.get("true", True), opts.get("false", False)
+
+    def evaluate(vals: _Reached, objs: _Reached) -> Any:
+        return yes if has(vals, objs, None) else no
+
+    return evaluate
+
+
+def _has_code(slot: int, codes: Iterable[str]) -> _Check:
+    """Whether a value (not None) at the node has one of the codes among its code_keys."""
+    wanted = frozenset(codes)
+    qualified = _has_qualified(wanted)
+
+    def holds(vals: _Reached, objs: _Reached, values: dict[str, Any] | None) -> bool:
+        for v in vals[slot]:
+            if v is not None and _first_key(v, wanted, qualified) is not None:
+                return True
+        return False
+
+    return holds
+
+
+def _compile_if_unknown(fp: "_FieldPlan") -> _Eval:
+    value, slot = fp.fm.options, fp.slot
+
+    def evaluate(vals: _Reached, objs: _Reached) -> Any:
+        for o in objs[slot]:
+            if _null_flavour(o) == NULL_FLAVOUR_UNKNOWN:
+                return value
+        return _ABSENT
+
+    return evaluate
+
+
 # --- derived values: fixed functions, chosen by name ---
-
-
-def _arg_values(fp: "_FieldPlan", scope: _Scope) -> list[Any]:
-    return [_eval(a, scope) if isinstance(a, _FieldPlan) else a for a in fp.args]
 
 
 def _num(v: Any, what: str) -> Decimal:
@@ -748,77 +886,128 @@ _FUNCTIONS: dict[str, Callable[[FieldMap, list[Any]], Decimal]] = {
 }
 
 
-def _derive(fp: "_FieldPlan", scope: _Scope) -> Any:
+def _raw_first(slot: int) -> _Eval:
+    """The first value a derived argument's source reaches, untransformed (what ``duration`` takes)."""
+    def evaluate(vals: _Reached, objs: _Reached) -> Any:
+        for v in vals[slot]:
+            if v is not None:
+                return v
+        return _ABSENT
+
+    return evaluate
+
+
+def _compile_derived(fp: "_FieldPlan") -> _Eval:
     fm, fdef = fp.fm, fp.fdef
     opts = fm.options
     fn = opts["fn"]
-    if fn == "duration":  # the argument is the raw duration, not a transformed value
-        raws = [_raw_first(a, scope) if isinstance(a, _FieldPlan) else a for a in fp.args]
-        args = raws
-    else:
-        args = _arg_values(fp, scope)
-    if fn == "first":
-        for a in args:
-            if a is not _ABSENT and a is not None:
-                return a
-        return _ABSENT
-    if fn == "priority":
-        order = opts.get("order", [])
-        seen = {x for a in args for x in (a if isinstance(a, list) else [a]) if x is not _ABSENT}
-        for candidate in order:
-            if candidate in seen:
-                return candidate
-        return _ABSENT
-    try:
-        value = _FUNCTIONS[fn](fp.view, args)
-    except _Missing:
-        return _ABSENT
-    except (InvalidOperation, ZeroDivisionError, OverflowError) as exc:
-        raise MapError("MAP102", f"{fm.target}: {fn} failed ({exc.__class__.__name__})") from None
-    return _numeric_out(value, opts.get("places"), opts.get("separator"), fdef)
+    # the arguments: sub-fields evaluated as fields (their conditions are not asked), literals as they are;
+    # duration takes the raw duration, not a transformed value
+    getters = [(_raw_first(a.slot) if fn == "duration" else a.compile_transform()) if isinstance(a, _FieldPlan)
+               else _constant(a) for a in fp.args]
+    order = opts.get("order", []) if fn == "priority" else ()
+    function = _FUNCTIONS.get(fn)
+    write = _numeric_out(opts.get("places"), opts.get("separator"), fdef)
+    #: what a derived function is given of its field (target and options)
+    view = FieldMap(fm.target, fm.transform, fm.options, fm.source)
+
+    def evaluate(vals: _Reached, objs: _Reached) -> Any:
+        args = [g(vals, objs) for g in getters]
+        if fn == "first":
+            for a in args:
+                if a is not _ABSENT and a is not None:
+                    return a
+            return _ABSENT
+        if fn == "priority":
+            seen = {x for a in args for x in (a if isinstance(a, list) else [a]) if x is not _ABSENT}
+            for candidate in order:
+                if candidate in seen:
+                    return candidate
+            return _ABSENT
+        try:
+            value = function(view, args)  # type: ignore[misc]  # fn is one of _FUNCTIONS (schema)
+        except _Missing:
+            return _ABSENT
+        except (InvalidOperation, ZeroDivisionError, OverflowError) as exc:
+            raise MapError("MAP102", f"{fm.target}: {fn} failed ({exc.__class__.__name__})") from None
+        return write(value)
+
+    return evaluate
 
 
-def _options_view(fm: FieldMap) -> FieldMap:
-    """What a derived function is given of its field (target and options; made once, when compiling)."""
-    return FieldMap(fm.target, fm.transform, fm.options, fm.source)
-
-
-def _raw_first(a: "_FieldPlan", scope: _Scope) -> Any:
-    found = [f.value for f in _source_values(a, scope) if f.value is not None]
-    return found[0] if found else _ABSENT
+_COMPILE: dict[str, Callable[["_FieldPlan"], _Eval]] = {
+    "constant": _compile_constant, "derived": _compile_derived, "has_code": _compile_has_code,
+    "if_unknown": _compile_if_unknown,
+}
 
 
 # --- conditions ---
 
 
-def _holds(cp: "_CondPlan", scope: _Scope, values: dict[str, Any] | None) -> bool:
-    c = cp.cond
+def _compile_condition(cp: "_CondPlan") -> _Check:
+    """A ``when`` condition as one function (see _Check)."""
+    c, slot = cp.cond, cp.slot
     if cp.any:
-        if values is None and cp.any_uses_fields:
-            return True  # judged in the second pass, when every field has its value
-        return any(_holds(a, scope, values) for a in cp.any)
+        alternatives = tuple(_compile_condition(a) for a in cp.any)
+        judged_later = any(a.uses_fields for a in c.any)
+
+        def holds(vals: _Reached, objs: _Reached, values: dict[str, Any] | None) -> bool:
+            if values is None and judged_later:
+                return True  # judged in the second pass, when every field has its value
+            for alternative in alternatives:
+                if alternative(vals, objs, values):
+                    return True
+            return False
+        return holds
     if c.field is not None:
-        if values is None:
-            return True
-        v = values.get(c.field)
-        text = "true" if v is True else "false" if v is False else "" if v is None else str(v)
-        return text in cp.texts
-    found = scope.found[cp.slot]
-    if c.codes:
-        codes = cp.codes
-        for f in found:
-            if f.value is not None and not codes.isdisjoint(f.codes):
+        name = c.field
+        #: the values of the condition, as text (what the field's value is compared with)
+        texts = frozenset("true" if x is True else "false" if x is False else str(x) for x in c.values)
+
+        def holds(vals: _Reached, objs: _Reached, values: dict[str, Any] | None) -> bool:
+            if values is None:
                 return True
-        return False
+            v = values.get(name)
+            if type(v) is str:  # the usual case: the value is its own text
+                return v in texts
+            text = "true" if v is True else "false" if v is False else "" if v is None else str(v)
+            return text in texts
+        return holds
+    if c.codes:
+        return _has_code(slot, c.codes)
     if c.value is not None:
         want = c.value
-        for f in found:
-            v = f.value
-            if isinstance(v, RMObject) and v.attrs.get("value") is want:
-                return True
-        return False
-    present = any(f.value is not None for f in found)
-    return present if c.present is None or c.present else not present
+
+        def holds(vals: _Reached, objs: _Reached, values: dict[str, Any] | None) -> bool:
+            for v in vals[slot]:
+                if isinstance(v, RMObject) and v.attrs.get("value") is want:
+                    return True
+            return False
+        return holds
+    wanted = c.present is None or c.present  # present (the default), or absent
+
+    def holds(vals: _Reached, objs: _Reached, values: dict[str, Any] | None) -> bool:
+        present = False
+        for v in vals[slot]:
+            if v is not None:
+                present = True
+                break
+        return present if wanted else not present
+    return holds
+
+
+def _all_of(checks: list[_Check]) -> _Check:
+    """One check for several conditions (all must hold); the condition itself when there is one."""
+    if len(checks) == 1:
+        return checks[0]
+
+    def holds(vals: _Reached, objs: _Reached, values: dict[str, Any] | None) -> bool:
+        for check in checks:
+            if not check(vals, objs, values):
+                return False
+        return True
+
+    return holds
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -842,6 +1031,21 @@ def _coerce(value: Any, fdef: FieldDef | None) -> Any:
     return value
 
 
+def _kept_types(fdef: FieldDef | None) -> frozenset[type]:
+    """The value types :func:`_coerce` returns as they are for this field (so apply_mapping need not call it)."""
+    if fdef is None:
+        return frozenset((str, int, float, bool))
+    if fdef.type in ("text", "code"):
+        return frozenset((str,))
+    if fdef.type in ("date", "datetime"):
+        return frozenset((str, bool))
+    if fdef.type == "boolean":
+        return frozenset((bool, int, float))
+    if fdef.type == "integer":
+        return frozenset((int, float, bool))
+    return frozenset((str, int, float, bool))
+
+
 def entries(mapping: Mapping, composition: RMObject) -> list[tuple[str, Any, dict[str, Any]]]:
     """(entry key, entry object, paired objects) for each message the composition gives."""
     if not mapping.for_each:
@@ -863,53 +1067,54 @@ def composition_template_id(comp: RMObject) -> str | None:
 
 
 class _CondPlan:
-    """A ``when`` condition with its source resolved to a path node."""
+    """A ``when`` condition with its source resolved to a path node (compiled once the nodes are numbered)."""
 
-    __slots__ = ("cond", "node", "slot", "any", "any_uses_fields", "codes", "texts")
+    __slots__ = ("cond", "node", "slot", "any", "uses_fields")
 
     def __init__(self, cond: Condition, node: _Node | None, alts: tuple["_CondPlan", ...]) -> None:
         self.cond = cond
         self.node = node
         self.slot = 0  # node.index once the nodes are numbered; 0 (the empty list) without a source
         self.any = alts
-        self.any_uses_fields = any(a.uses_fields for a in cond.any)
-        self.codes = frozenset(cond.codes)
-        #: the values of a condition on a target field, as text (what the field's value is compared with)
-        self.texts = tuple("true" if x is True else "false" if x is False else str(x) for x in cond.values)
+        #: judged in the second pass, once every field has its value
+        self.uses_fields = cond.uses_fields
 
 
 class _FieldPlan:
-    """One field (or derived argument): the FieldMap, its format field, its source node, its conditions and the
-    function that evaluates its transform."""
+    """One field (or derived argument): the FieldMap, its format field, its source node and conditions, and once
+    compiled the functions apply_mapping runs: ``check`` (the conditions the first pass judges; None: none),
+    ``evaluate`` (the transform) and ``later`` (the conditions on other fields, judged in the second pass)."""
 
-    __slots__ = ("fm", "target", "fdef", "as_is", "node", "slot", "when", "when_now", "deferred", "args", "evaluate",
-                 "one", "repeat", "id_type", "unknown", "view", "has_default")
+    __slots__ = ("fm", "target", "line", "fdef", "kept", "repeat", "node", "slot", "when", "args", "default",
+                 "has_default", "check", "evaluate", "later")
 
     def __init__(self, fm: FieldMap, fdef: FieldDef | None, node: _Node | None, when: tuple[_CondPlan, ...],
                  args: list[Any]) -> None:
         self.fm = fm
         self.target = fm.target
-        #: the value type _coerce leaves as it is for this field, checked before calling it (None: none)
-        self.as_is: type | None = str if fdef is not None and fdef.type in ("text", "code", "date", "datetime") \
-            else None
+        self.line = fm.pos.line
         self.fdef = fdef
+        self.kept = _kept_types(fdef)
+        self.repeat = fdef is not None and fdef.repeat
         self.node = node
         self.slot = 0
         self.when = when
-        #: the conditions the first pass judges (conditions on target fields hold there until the second pass)
-        self.when_now = tuple(c for c in when if not (c.any_uses_fields if c.any else c.cond.field is not None))
-        self.deferred = any(c.uses_fields for c in fm.when)
         self.args = args
-        self.evaluate = _EVALUATE.get(fm.transform, _ev_each)
-        self.one = _ONE.get(fm.transform, _t_unknown)
-        #: what _ev_each asks of the field and its options for every value
-        self.repeat = fdef is not None and fdef.repeat
-        opts = fm.options if isinstance(fm.options, dict) else {}  # text and boolean options are objects (schema)
-        self.id_type = opts.get("identifier_type") if fm.transform == "text" else None
-        #: a boolean's value for an ELEMENT whose null_flavour is "unknown" (_ABSENT: none)
-        self.unknown = opts["unknown"] if fm.transform == "boolean" and "unknown" in opts else _ABSENT
-        self.view = _options_view(fm) if fm.transform == "derived" else None
+        self.default = fm.default
         self.has_default = fm.has_default
+        self.check: _Check | None = None
+        self.evaluate: _Eval = _constant(_ABSENT)
+        self.later: tuple[_Check, ...] = ()
+
+    def compile(self) -> None:
+        """Make the field's functions (the path nodes are numbered by now)."""
+        now = [_compile_condition(c) for c in self.when if not c.uses_fields]
+        self.check = _all_of(now) if now else None
+        self.later = tuple(_compile_condition(c) for c in self.when if c.uses_fields)
+        self.evaluate = self.compile_transform()
+
+    def compile_transform(self) -> _Eval:
+        return _COMPILE.get(self.fm.transform, _compile_each)(self)
 
 
 class _Plan:
@@ -917,11 +1122,11 @@ class _Plan:
 
     Slot 0 is the empty list (a field without a source); root nodes follow (up to ``n_shared``), then those that
     start at the entry or a paired object (up to ``n_total``): apply_mapping keeps two flat lists of that length
-    (objects reached, values found) and reads the root part once per composition.
+    (objects reached, what they stand for) and reads the root part once per composition.
     """
 
-    __slots__ = ("fmt", "fields_src", "n_fields", "fields", "n_shared", "n_total", "shared_steps", "local_steps",
-                 "_nodes", "_plans")
+    __slots__ = ("fmt", "fields_src", "n_fields", "fields", "n_shared", "n_total", "shared_readers",
+                 "local_readers", "_nodes", "_plans")
 
     def __init__(self, mapping: Mapping, fmt: ExportFormat | None) -> None:
         self.fmt = fmt
@@ -931,6 +1136,8 @@ class _Plan:
         self._plans: list[_FieldPlan | _CondPlan] = []
         self.fields = [self._field(fm, fmt.field(fm.target) if fmt else None) for fm in mapping.fields]
         self._number()
+        for fp in self.fields:
+            fp.compile()
         del self._nodes, self._plans
 
     def fits(self, mapping: Mapping, fmt: ExportFormat | None) -> bool:
@@ -961,18 +1168,14 @@ class _Plan:
             read.add(p.slot)
         # nodes are made parents first, so this order takes each step after its parent's (a group's step comes
         # where its first node was made)
-        self.shared_steps: list[_PathStep] = []
-        self.local_steps: list[_PathStep] = []
+        self.shared_readers: list[_Reader] = []
+        self.local_readers: list[_Reader] = []
         for node in nodes:
-            parent, group = node.parent, node.group
-            steps = self.shared_steps if node.shared else self.local_steps
-            if group is None:
-                steps.append((node.index, -1 if parent is None else parent.index,
-                              node.start if parent is None else node.attr, node.key, node.name, node.index in read,
-                              None))
-            elif node is group[0]:
-                steps.append((-1, parent.index, node.attr, frozenset(n.key for n in group), None, False,
-                              tuple((n.key, n.index, n.name, n.index in read) for n in group)))
+            readers = self.shared_readers if node.shared else self.local_readers
+            if node.group is None:
+                readers.append(_node_reader(node, node.index in read))
+            elif node is node.group[0]:
+                readers.append(_group_reader(node.group, read))
 
     def _node(self, source: str | None) -> _Node | None:
         """The node a source path ends at: root (``/...``), a paired object (``@name/...``) or the entry (relative),
@@ -1004,9 +1207,11 @@ class _Plan:
         self._plans.append(cp)
         return cp
 
-    def _field(self, fm: FieldMap, fdef: FieldDef | None) -> _FieldPlan:
-        args = [self._field(a, None) if isinstance(a, FieldMap) else a for a in fm.args]
-        fp = _FieldPlan(fm, fdef, self._node(fm.source), tuple(self._cond(c) for c in fm.when), args)
+    def _field(self, fm: FieldMap, fdef: FieldDef | None, arg: bool = False) -> _FieldPlan:
+        # a derived argument's conditions are never asked: they are not compiled (nor their paths read)
+        args = [self._field(a, None, arg=True) if isinstance(a, FieldMap) else a for a in fm.args]
+        when = () if arg else tuple(self._cond(c) for c in fm.when)
+        fp = _FieldPlan(fm, fdef, self._node(fm.source), when, args)
         self._plans.append(fp)
         return fp
 
@@ -1018,10 +1223,6 @@ def _plan(mapping: Mapping, fmt: ExportFormat | None) -> _Plan:
     if not isinstance(plan, _Plan) or not plan.fits(mapping, fmt):
         plan = mapping.compiled = _Plan(mapping, fmt)
     return plan
-
-
-#: what a field without a source (slot 0), or a path that reaches nothing, finds (shared, never changed)
-_NOTHING: list[Found] = []
 
 
 def apply_mapping(mapping: Mapping, composition: RMObject, template: OperationalTemplate | None = None,
@@ -1037,47 +1238,43 @@ def apply_mapping(mapping: Mapping, composition: RMObject, template: Operational
                                                       f"{mapping.mapping_id} is for {expected}")])]
     plan = _plan(mapping, fmt)
     n_total = plan.n_total
-    objs: list[Any] = [None] * n_total
-    found: list[Any] = [None] * n_total
-    found[0] = _NOTHING
+    objs: _Reached = [_NOTHING] * n_total
+    vals: _Reached = [_NOTHING] * n_total
     messages = []
     for number, (entry_key, entry, paired) in enumerate(entries(mapping, composition)):
-        scope = _Scope(composition, entry, paired, found)
+        scope = _Scope(composition, entry, paired)
+        # every step is pure, so taking them all up front changes nothing
         if number == 0:  # root paths read the same for every entry
-            _read_paths(plan.shared_steps, objs, found, scope)
-        _read_paths(plan.local_steps, objs, found, scope)  # every local node is read again for each entry
+            for read in plan.shared_readers:
+                read(objs, vals, scope)
+        for read in plan.local_readers:  # every local node is read again for each entry
+            read(objs, vals, scope)
         values: dict[str, Any] = {}
         issues: list[Issue] = []
         deferred: list[_FieldPlan] = []
         for fp in plan.fields:
             try:
-                if fp.when_now:
-                    for c in fp.when_now:
-                        if not _holds(c, scope, None):
-                            break
-                    else:
-                        c = None
-                    if c is not None:
-                        continue  # a condition does not hold
-                if fp.deferred:
+                check = fp.check
+                if check is not None and not check(vals, objs, None):
+                    continue  # a condition does not hold
+                if fp.later:
                     deferred.append(fp)
-                value = fp.evaluate(fp, scope)
+                value = fp.evaluate(vals, objs)
             except MapError as exc:
-                fm = fp.fm
-                issues.append(Issue(exc.code, exc.message, instance_path=fm.target,
-                                    line=fm.pos.line, file=mapping.source_file))
+                issues.append(Issue(exc.code, exc.message, instance_path=fp.target, line=fp.line,
+                                    file=mapping.source_file))
                 continue
             if value is _ABSENT:
                 if fp.has_default:
-                    values[fp.target] = _coerce(fp.fm.default, fp.fdef)
-            elif fp.as_is is type(value):  # text for a text field (the usual case): nothing to coerce
+                    values[fp.target] = _coerce(fp.default, fp.fdef)
+            elif type(value) in fp.kept:  # the usual case: nothing to coerce
                 values[fp.target] = value
             else:
                 values[fp.target] = _coerce(value, fp.fdef)
-        # conditions on other target fields are judged once every field has its value
+        # conditions on other target fields are judged once every field has its value (the others held already)
         for fp in deferred:
-            for c in fp.when:
-                if not _holds(c, scope, values):
+            for holds in fp.later:
+                if not holds(vals, objs, values):
                     values.pop(fp.target, None)
                     break
         messages.append(Message(key, values, entry_key, issues))
