@@ -11,6 +11,8 @@ Identifiers are personal data: nothing in openehr-kit logs or prints one unmaske
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import operator
 from dataclasses import dataclass
 
 K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)
@@ -19,7 +21,7 @@ K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 def check_digit(digits: str, weights: tuple[int, ...]) -> int | None:
     """The mod-11 check digit for ``digits`` (as many as ``weights``); None when it would be 10 (no valid number)."""
-    total = sum(int(d) * w for d, w in zip(digits, weights))
+    total = sum(map(operator.mul, weights, map(int, digits)))  # a digit without a weight is never read
     rest = 11 - total % 11
     if rest == 11:
         return 0
@@ -48,8 +50,22 @@ class IdCheck:
     reason: str = ""
 
 
+#: how many verdicts check_national_id keeps (least recently used ones go first); a delivery run sees each
+#: patient's number once per message, so a patient's later messages reuse the verdict
+VERDICT_CACHE_SIZE = 4096
+
+
 def check_national_id(value: str) -> IdCheck:
     """Check a fødselsnummer or D-number: 11 digits, a real birth date (day + 40 for a D-number), check digits."""
+    # only plain text of the right length is cached: a str subclass could have its own __eq__ or digit tests, and
+    # any other length is refused at once anyway (and a long text is not worth keeping)
+    if type(value) is str and len(value) == 11:
+        return _cached_verdict(value)
+    return _verdict(value)
+
+
+def _verdict(value: str) -> IdCheck:
+    """check_national_id, worked out."""
     if not isinstance(value, str) or len(value) != 11 or not value.isascii() or not value.isdigit():
         return IdCheck(False, reason="an identity number has exactly 11 digits")
     day, month, year2 = int(value[0:2]), int(value[2:4]), int(value[4:6])
@@ -62,6 +78,10 @@ def check_national_id(value: str) -> IdCheck:
     if expected is None or expected != value[9:]:
         return IdCheck(False, kind, "the check digits are wrong")
     return IdCheck(True, kind)
+
+
+#: the verdicts (IdCheck is frozen, so one object can be handed out again); kept in memory only, never shown
+_cached_verdict = functools.lru_cache(maxsize=VERDICT_CACHE_SIZE)(_verdict)
 
 
 def is_valid_national_id(value: str) -> bool:
