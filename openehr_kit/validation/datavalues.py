@@ -1351,7 +1351,38 @@ def quiet_check(constraint: CObject | None, rm_type: str, where: Where, scratch:
         return _quantity_verdict(eff, run)
     elif check is _dv_ordinal and isinstance(eff, CDvOrdinal) and eff.list:
         return _ordinal_verdict(eff, quiet_check(None, "DV_CODED_TEXT", where, scratch), run)
-    return run
+    # a constraint without a fast path: its checker decides, once per distinct plain content
+    return run if eff is None else _remembering(run)
+
+
+#: the kinds of attribute values ``_remembering`` compares: hashable, equal only when they are the same value (no
+#: floats: -0.0 == 0.0, and NaN is never equal), and told apart by their type in its key (1 == True)
+_PLAIN_KINDS = frozenset({str, int, bool})
+_REMEMBERED_MAX = 64
+
+
+def _remembering(run: Verdict) -> Verdict:
+    """``run`` for a constrained value, remembering the contents it accepted: a value whose attributes are all
+    texts, integers and booleans is accepted at once when an equal one was (the verdict is a function of those
+    attributes alone: the constraint, RM type and terminology are fixed per verdict). Anything else (a nested
+    object, a float) is always checked."""
+    accepted: set[tuple[tuple[tuple[str, Any], ...], tuple[type, ...]]] = set()
+
+    def remembered(v: RMObject) -> bool:
+        a = v.attrs
+        for x in a.values():
+            if type(x) not in _PLAIN_KINDS:
+                return run(v)
+        key = (tuple(a.items()), tuple(map(type, a.values())))
+        if key in accepted:
+            return True
+        if not run(v):
+            return False
+        if len(accepted) >= _REMEMBERED_MAX:
+            accepted.clear()
+        accepted.add(key)
+        return True
+    return remembered
 
 
 def _quantity_verdict(c: CDvQuantity, run: Verdict) -> Verdict:

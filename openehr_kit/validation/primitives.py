@@ -222,15 +222,30 @@ def parse_date(text: str) -> IsoDate:
     raise IsoError(_date_shape_hint(text))
 
 
-# the complete extended date (most values in practice), ASCII digits only so that the field comparisons below are
-# exact; anything else goes through parse_date
-_DATE_COMMON_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# the complete extended date (most values in practice) with its fields in range (ASCII digits, month 01-12, day
+# 01-31: days past the 28th are compared with their month's length); anything else goes through parse_date
+_DATE_VALID = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_DATE_COMMON_RE = re.compile(_DATE_VALID)
+
+
+_MONTHS_OF_31 = frozenset({"01", "03", "05", "07", "08", "10", "12"})
+
+
+def _day_exists(text: str) -> bool:
+    """Whether the day of a ``YYYY-MM-DD...`` text with its fields in range (``_DATE_VALID``) exists in its month."""
+    day = text[8:10]
+    if day <= "28":
+        return True
+    month = text[5:7]
+    if month != "02":
+        return day != "31" or month in _MONTHS_OF_31
+    return day == "29" and is_leap(int(text[:4]))
 
 
 def date_problem(text: str) -> str | None:
     """Why ``text`` is not a valid date, or None; for validity alone (the same verdict and reason as
-    :func:`parse_date`), without building the parsed form. Days past the 28th go through ``parse_date``."""
-    if _DATE_COMMON_RE.fullmatch(text) is not None and "01" <= text[5:7] <= "12" and "01" <= text[8:10] <= "28":
+    :func:`parse_date`), without building the parsed form."""
+    if _DATE_COMMON_RE.fullmatch(text) is not None and _day_exists(text):
         return None
     try:
         parse_date(text)
@@ -344,25 +359,22 @@ def parse_date_time(text: str) -> IsoDateTime:
     return IsoDateTime(date, time)
 
 
-_DT_COMMON_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:\d\d)?")
+# the complete extended date-time with every field in range (see ``_DATE_VALID``; hours 00-23, minutes and
+# seconds 00-59, an optional fraction and zone)
+_DT_COMMON_RE = re.compile(
+    _DATE_VALID + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+)
 
 
 def date_time_problem(text: str) -> str | None:
     """Why ``text`` is not a valid date-time, or None; for validity alone, without building the parsed form.
 
-    The complete extended form (most values in practice) is checked by one regex and string comparisons of the
-    fixed-position fields; anything else, and days past the 28th, go through :func:`parse_date_time`.
+    The complete extended form (most values in practice) is checked by one regex (and the month's length for days
+    past the 28th); anything else goes through :func:`parse_date_time`.
     """
-    if _DT_COMMON_RE.fullmatch(text) is not None:
-        if (
-            "01" <= text[5:7] <= "12"
-            and "01" <= text[8:10] <= "28"
-            and text[11:13] <= "23"
-            and text[14:16] <= "59"
-            and text[17:19] <= "59"
-            and (text[-6] not in "+-" or (text[-5:-3] <= "23" and text[-2:] <= "59"))
-        ):
-            return None
+    if _DT_COMMON_RE.fullmatch(text) is not None and _day_exists(text):
+        return None
     try:
         parse_date_time(text)
     except IsoError as exc:

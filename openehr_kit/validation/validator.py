@@ -26,8 +26,8 @@ without the general object walk (``_Walker.element``), and an object the templat
 quietly without paths (``_Walker.open_quiet``); each falls back to the general walk, which reports, whenever
 there may be something to report, so the issues are the same.
 
-Compiled checks (``_Compiled``): from a template's second validation on, each of its nodes is compiled once into
-a check that only answers "would the walk of this object report nothing?" (its tables, children's matches and
+Compiled checks (``_Compiled``): each node of a template is compiled once, when a composition first reaches it,
+into a check that only answers "would the walk of this object report nothing?" (its tables, children's matches and
 checks, data-value and RM-rule verdicts pre-bound). A valid composition is accepted by the root's check without
 any walk; otherwise the walk runs as before and tries the check of each object it reaches first, skipping what
 the failed checks already found valid, so only the objects that lead to an issue are walked. The checks decide
@@ -433,9 +433,6 @@ class _Tables:
         self._quiet: dict[str, dict[int, Where]] = {}
         self._ism: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         self._compiled: dict[str, _Compiled] = {}
-        #: validations run with these tables: checks are compiled from the second on (a template used once, or
-        #: pushed out of the cache between uses, is walked without paying for compiling)
-        self.uses = 0
 
     # -- lookups on constraint nodes ---------------------------------------------------------------------------
 
@@ -796,6 +793,8 @@ class _Compiled:
         self._open_nodes: dict[tuple[str, int], _Check] = {}
         self._open_values: dict[tuple[str, int], _Check] = {}
         self._open_attrs: dict[tuple[str, str, int], Callable[[Any], bool]] = {}
+        #: RM type -> its RM-rule verdict, shared by the nodes of that type (``rule``)
+        self._rules: dict[str, _Check | None] = {}
         #: what the checks found out in the current validation, recorded only where a check fails (nothing is
         #: recorded while checks pass): the ids of the objects whose check failed, which the walk then walks
         #: without checking them again, and (id(object), id(its check)) of the objects checked and found valid
@@ -809,6 +808,13 @@ class _Compiled:
         hit = self._wheres.get(id(term))
         if hit is None or hit.terminology is not term:
             hit = self._wheres[id(term)] = Where("", "", None, term, self.lang, None)
+        return hit
+
+    def rule(self, rm: str) -> _Check | None:
+        """The verdict of the RM rules for an ``rm`` object (``rm_rules.quiet_rule``), None for a type without."""
+        if rm in self._rules:
+            return self._rules[rm]
+        hit = self._rules[rm] = _quiet_rule(rm, self.scratch)
         return hit
 
     def value_check(self, cons: CObject | None, rm: str, term: Terminology | None) -> _Check:
@@ -930,6 +936,10 @@ class _Compiled:
 #: ``_Compiled.static_match``: the match is decided per item
 _DYNAMIC: Any = object()
 
+#: an item's match in ``_AttrCheck``: (RM type, id(candidate), the check below it, the candidate's maximum
+#: occurrences or None)
+_Hit = tuple[str, int, _Check, "int | None"]
+
 
 class _OpenNode:
     """The check of an object of one RM type (without RM rules) the template leaves open: no unknown attribute,
@@ -1008,7 +1018,7 @@ class _NodeCheck:
         table, rules, required, element = c.t.facts(cons)
         mandatory, has_rules, plain_name = _type_info(rm)
         self.c, self.rm, self.term, self.rules, self.plain_name = c, rm, term, rules, plain_name
-        self.rule = _quiet_rule(rm, c.scratch) if has_rules else None
+        self.rule = c.rule(rm) if has_rules else None
         self.root_id = cons.archetype_id if isinstance(cons, CArchetypeRoot) else None
         #: attribute name -> the check of its value; the attributes the node leaves open are added on first use
         self.handlers: dict[str, Callable[[Any], bool]] = {}
@@ -1051,8 +1061,10 @@ class _NodeCheck:
             return False
         attrs = obj.attrs
         root_id = self.root_id
-        if root_id and _text_of(attrs.get("archetype_details"), "archetype_id") not in (None, root_id):
-            return False  # VAL019 (``check_root_details``, run as the walk enters a root)
+        if root_id:
+            declared = _text_of(attrs.get("archetype_details"), "archetype_id")
+            if declared is not None and declared != root_id:
+                return False  # VAL019 (``check_root_details``, run as the walk enters a root)
         if self.rule is not None and not self.rule(obj):
             return False
         rules = self.rules
@@ -1091,10 +1103,12 @@ class _NodeCheck:
         verdict by RM type in one dict hit; anything else is ``check``."""
         attrs = obj.attrs
         if len(attrs) == 3 and not obj.unknown:
-            name = attrs.get("name")
-            value = attrs.get("value")
+            try:
+                name, value, node_id = attrs["name"], attrs["value"], attrs["archetype_node_id"]
+            except KeyError:
+                return self.check(obj)  # other attributes (a null_flavour...)
             if (type(name) is RMObject and type(value) is RMObject and name.rm_type == "DV_TEXT"
-                    and type(attrs.get("archetype_node_id")) is str):
+                    and type(node_id) is str):
                 nattrs = name.attrs
                 text = nattrs.get("value")
                 if len(nattrs) == 1 and type(text) is str and text and not text.isspace():
@@ -1124,14 +1138,14 @@ class _AttrCheck:
     """The check of a constrained attribute's value: ``_Walker.single`` for an object, ``multi`` for a list (its
     items' matches and checks, occurrences and cardinality), the primitive check of ``obj`` otherwise."""
 
-    __slots__ = ("c", "rm", "name", "at", "term", "prim", "first", "by_type", "values", "lower", "upper", "counted",
-                 "empty_data", "failed", "passed")
+    __slots__ = ("c", "rm", "name", "at", "term", "prim", "first", "by_type", "values", "lower", "upper",
+                 "required", "most", "empty_data", "failed", "passed")
 
     def __init__(self, c: _Compiled, rm: str, name: str, at: _AttrTable, term: Terminology | None) -> None:
         self.c, self.rm, self.name, self.at, self.term = c, rm, name, at, term
         self.prim = at.prim.item if at.prim is not None else None
-        #: item node id -> (RM type, id(candidate), check) for the first RM type met, and (node id, RM type) -> the
-        #: same for any: the matches that depend on nothing else; _DYNAMIC: decided per item; None: by the walk
+        #: item node id -> its ``_Hit`` for the first RM type met, and (node id, RM type) -> the same for any: the
+        #: matches that depend on nothing else; _DYNAMIC: decided per item; None: by the walk
         self.first: dict[str | None, Any] = {}
         self.by_type: dict[tuple[str | None, str], Any] = {}
         #: data value RM type -> its verdict
@@ -1142,7 +1156,10 @@ class _AttrCheck:
         checks, lower, upper = spec
         self.lower = 1 if lower < 1 and _non_empty(rm, name) else lower
         self.upper = upper
-        self.counted = tuple((cid, lo, up) for cid, _c, lo, up in checks)
+        #: (id(child), minimum occurrences) of the children the template requires, and id(child) -> maximum
+        #: occurrences of those with a maximum (carried in each ``_Hit``, compared as the items are counted)
+        self.required = tuple((cid, lo) for cid, _c, lo, _up in checks if lo)
+        self.most = {cid: up for cid, _c, _lo, up in checks if up is not None}
         self.empty_data = name == "data" and (rm == "OBSERVATION" or _conforms(rm, "EVENT"))
         self.failed = c.failed
         self.passed = c.passed
@@ -1165,7 +1182,7 @@ class _AttrCheck:
             return False
         return True
 
-    def match(self, item: RMObject, found: dict[int, int] | None) -> tuple[str, int, _Check] | None:
+    def match(self, item: RMObject, found: dict[int, int] | None) -> _Hit | None:
         key = item.attrs.get("archetype_node_id")
         if type(key) is not str:
             key = None  # not a LOCATABLE (or a malformed node id): matched by RM type, as ``match`` does
@@ -1176,11 +1193,18 @@ class _AttrCheck:
             if bkey in self.by_type:
                 hit = self.by_type[bkey]
             else:
-                hit = self.by_type[bkey] = self.c.static_match(self.at, key, rm, self.term)
+                hit = self.by_type[bkey] = self.bounded(self.c.static_match(self.at, key, rm, self.term))
                 self.first.setdefault(key, hit)
             if hit is _DYNAMIC:
-                return self.c.dynamic_match(self.at, item, key, found, self.term)
+                return self.bounded(self.c.dynamic_match(self.at, item, key, found, self.term))
         return hit
+
+    def bounded(self, match: Any) -> Any:
+        """A match of ``_Compiled`` (RM type, id(candidate), check) as a ``_Hit``; None and _DYNAMIC as they are."""
+        if type(match) is not tuple:
+            return match
+        rm, cid, check = match
+        return rm, cid, check, self.most.get(cid)
 
     def single(self, value: RMObject) -> bool:
         rm = value.rm_type
@@ -1211,6 +1235,7 @@ class _AttrCheck:
             return False  # VAL004 (or VAL002)
         first = self.first
         found: dict[int, int] = {}
+        counts_wrong = False
         for item in items:
             if type(item) is not RMObject:
                 return False
@@ -1226,12 +1251,18 @@ class _AttrCheck:
                 self.record_items(items, item)
                 return False
             cid = hit[1]
-            found[cid] = found.get(cid, 0) + 1
-        for cid, lo, up in self.counted:
-            k = found.get(cid, 0)
-            if (lo and k < lo) or (up is not None and k > up):
-                self.record_items(items, None)
-                return False  # VAL002 / VAL003
+            k = found[cid] = found.get(cid, 0) + 1
+            most = hit[3]
+            if most is not None and k > most:
+                counts_wrong = True  # VAL003, reported once every item is known to be valid itself
+        if not counts_wrong:
+            for cid, lo in self.required:
+                if found.get(cid, 0) < lo:
+                    counts_wrong = True  # VAL002
+                    break
+        if counts_wrong:
+            self.record_items(items, None)
+            return False
         return True
 
     def record(self, value: Any) -> None:
@@ -1288,7 +1319,7 @@ class _Walker:
     __slots__ = ("t", "rep", "lang", "_rules", "_dv", "_prim", "_facts", "_entries", "_quiet", "_scratch",
                  "_fast_rules", "rejected", "_compiled", "_checks")
 
-    def __init__(self, tables: _Tables, rep: Reporter, lang: str, compiled: bool = True) -> None:
+    def __init__(self, tables: _Tables, rep: Reporter, lang: str) -> None:
         self.t = tables
         self._facts = tables._facts  # read directly on the hot path; filled through tables.facts()
         self._entries = tables.entries(lang)  # likewise, filled through tables.entry()
@@ -1311,7 +1342,7 @@ class _Walker:
         #: RM rules, whose verdicts they build in (a replaced checker must see every object, as the walk calls it)
         self._compiled = tables.compiled(lang)
         self._checks: dict[tuple[int, str, int], _Check] | None = (
-            self._compiled.nodes if self._fast_rules and compiled else None)
+            self._compiled.nodes if self._fast_rules else None)
 
     def where(self, tpath: str, obj: RMObject, label: str | None, term: Terminology | None) -> Where:
         return Where(tpath, obj.location or "/", label, term, self.lang, obj.line)
@@ -2048,7 +2079,6 @@ def validate_composition(
     comp: RMObject, template: OperationalTemplate, *, file: str | None = None
 ) -> list[Issue]:
     """Every issue of ``comp`` against ``template`` (structure, data values, RM rules), in walk order."""
-    rep = Reporter(file)
     tables = _tables_for(template)
     root = template.definition
     lang = _language(comp, template.language)
@@ -2056,17 +2086,16 @@ def validate_composition(
     if compiled.failed or compiled.passed:
         compiled.failed.clear()
         compiled.passed.clear()
-    tables.uses += 1
-    use_checks = tables.uses > 1
-    if (use_checks and _check_rm_rules is _real_check_rm_rules and comp.archetype_node_id == root.archetype_id
+    if (_check_rm_rules is _real_check_rm_rules and comp.archetype_node_id == root.archetype_id
             and composition_template_id(comp) == template.template_id and _conforms(comp.rm_type, root.rm_type_name)):
         check = compiled.node(root, comp.rm_type, root.terminology)
         if check.__self__.gate(comp, check):  # type: ignore[attr-defined]
             # the valid composition, accepted by the template's compiled checks (the walk below would find
             # nothing: the root's checks, type included, are the compiled root node's)
-            return rep.issues
+            return []
         compiled.failed.add(id(comp))
-    walker = _Walker(tables, rep, lang, use_checks)
+    rep = Reporter(file)
+    walker = _Walker(tables, rep, lang)
     ip = comp.location or "/"
     root_label = tables.label(root, lang)
 
