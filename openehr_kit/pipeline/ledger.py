@@ -22,7 +22,7 @@ import datetime as _dt
 import hashlib
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS reservations (
 
 class LedgerError(Exception):
     pass
+
+
+#: uids per ``IN (...)`` query, well under SQLite's limit on bound parameters
+_IN_CHUNK = 500
+
+
+def _chunks(keys: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    for start in range(0, len(keys), _IN_CHUNK):
+        yield keys[start:start + _IN_CHUNK]
 
 
 def sha256(data: bytes) -> str:
@@ -157,24 +166,32 @@ class Ledger:
                     raise
             time.sleep(0.0005)
 
-    def composition_states(self, uids: tuple[str, ...]) -> dict[str, dict[int, tuple[str, str | None]]]:
+    def composition_states(self, uids: Collection[str]) -> dict[str, dict[int, tuple[str, str | None]]]:
         """uid -> version -> (status, content hash) of every handled version of each composition."""
         out: dict[str, dict[int, tuple[str, str | None]]] = {u: {} for u in uids}
-        marks = ",".join("?" * len(uids))
-        for uid, v, s, h in self._read(
-                f"SELECT uid, version, status, content_hash FROM compositions WHERE uid IN ({marks})", uids):
-            out[str(uid)][int(v)] = (str(s), h if h is None else str(h))  # type: ignore[call-overload]
+        for part in _chunks(tuple(out)):
+            for uid, v, s, h in self._read("SELECT uid, version, status, content_hash FROM compositions "
+                                           f"WHERE uid IN ({','.join('?' * len(part))})", part):
+                out[str(uid)][int(v)] = (str(s), h if h is None else str(h))  # type: ignore[call-overload]
         return out
 
     def composition_state(self, uid: str) -> dict[int, tuple[str, str | None]]:
         """version -> (status, content hash) of every handled version of the composition."""
         return self.composition_states((uid,))[uid]
 
+    def histories(self, uids: Collection[str]) -> dict[str, MessageHistory]:
+        """uid -> every message row of the composition, all versions."""
+        rows: dict[str, list[tuple[str, str, str, str | None, str, str | None, int]]] = {u: [] for u in uids}
+        for part in _chunks(tuple(rows)):
+            for row in self._read(
+                    "SELECT uid, message_key, registry, message_id, kind, status, values_hash, version FROM messages "
+                    f"WHERE uid IN ({','.join('?' * len(part))}) ORDER BY uid, version, message_key", part):
+                rows[row[0]].append(row[1:])  # type: ignore[index,arg-type]
+        return {u: MessageHistory(r) for u, r in rows.items()}
+
     def history(self, uid: str) -> MessageHistory:
         """Every message row of the composition, all versions."""
-        return MessageHistory(self._read(  # type: ignore[arg-type]
-            "SELECT message_key, registry, message_id, kind, status, values_hash, version FROM messages "
-            "WHERE uid=? ORDER BY version", (uid,)))
+        return self.histories((uid,))[uid]
 
     # -- the delivery steps ---------------------------------------------------------------------------------------
 

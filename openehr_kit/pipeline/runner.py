@@ -30,8 +30,9 @@ import queue as _queue
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,11 @@ from openehr_kit.pipeline.exporter import (
 )
 from openehr_kit.pipeline.identity import IdentityError, IdentitySource, read_identity_csv
 from openehr_kit.pipeline.ledger import DELETED_VERSION, Ledger, LedgerError, MessageHistory, sha256
-from openehr_kit.pipeline.sources import Item, iter_items, partition
+from openehr_kit.pipeline.sources import Item, iter_items, partition, quick_uid, split_uid
+from openehr_kit.rm.canonical_json import read_canonical_json
+from openehr_kit.rm.canonical_xml import read_xml_composition
 from openehr_kit.rm.instance import RMObject
+from openehr_kit.rm.reading import classify_json
 from openehr_kit.textio import loads_json
 
 #: the counts a run reports, in the order of the summary table
@@ -234,8 +238,13 @@ def _stage(staging: str | Path, name: str, data: bytes, durable: bool) -> None:
     if durable:
         atomic_write_bytes(path, data)
         return
-    with open(path, "wb") as fh:
-        fh.write(data)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)  # as open(path, "wb")
+    try:
+        view = memoryview(data)
+        while view:  # a short write happens only when the disk fills up; the next write then raises
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def recover(ledger: Ledger, outbox: Path, summary: Summary) -> None:
@@ -265,20 +274,6 @@ def recover(ledger: Ledger, outbox: Path, summary: Summary) -> None:
 
 # ---------------------------------------------------------------------------------------------------------------
 # one composition
-
-
-_FULL_UID = [
-    re.compile(rb'"_type"\s*:\s*"OBJECT_VERSION_ID"\s*,\s*"value"\s*:\s*"([^"]+)"'),
-    re.compile(rb'/_uid"\s*:\s*"([^"]+)"'),
-]
-
-
-def split_uid(uid: str) -> tuple[str, int]:
-    """``obj::system::3`` -> (``obj``, 3); a uid without a version counts as version 1."""
-    parts = uid.split("::")
-    if len(parts) >= 3 and parts[-1].isdigit():
-        return parts[0], int(parts[-1])
-    return parts[0], 1
 
 
 class Quarantine(Exception):
@@ -311,7 +306,8 @@ class Processor:
         self.ledger = ledger
         self.summary = summary
         self._flat_roots: dict[str, OperationalTemplate] | None = None
-        # what the ledger says of the compositions the current item touches, read once per item
+        # what the ledger says of compositions (and of inputs without a uid, by input key): read for a batch of
+        # items at once (:meth:`prefetch`) or when first needed, and dropped when this processor writes their rows
         self._states: dict[str, dict[int, tuple[str, str | None]]] = {}
         self._histories: dict[str, MessageHistory] = {}
         # rendered, not yet delivered: flushed every ``batch_size`` composition versions, before another version
@@ -338,10 +334,6 @@ class Processor:
 
     def read(self, item: Item) -> tuple[RMObject | None, str | None, str | None, OperationalTemplate | None]:
         """(composition, tombstone uid, ehr id, template); Quarantine when it cannot be read."""
-        from openehr_kit.rm.canonical_json import read_canonical_json
-        from openehr_kit.rm.canonical_xml import read_xml_composition
-        from openehr_kit.rm.reading import classify_json
-
         label = item.label
         ehr_id: str | None = None
         if item.tombstone:
@@ -412,17 +404,24 @@ class Processor:
 
     # -- the steps ------------------------------------------------------------------------------------------------
 
+    def prefetch(self, items: list[Item]) -> None:
+        """Read what the ledger says of the compositions the items name (by their quick uids) and of their input
+        keys, one query for all instead of two per item. Every other cached reading is forgotten: a composition
+        written by another process since then (it never is: each composition has one worker) is read anew."""
+        bases = {guess[0] for guess in map(quick_uid, items) if guess is not None}
+        self._states = self.ledger.composition_states([*bases, *map(_input_key, items)])
+        self._histories = self.ledger.histories(bases)
+
     def process(self, item: Item) -> None:
         """Everything for one item; RunStopped propagates (outbox/quarantine cannot be written)."""
         self.summary.add("compositions")
         digest = sha256(item.data.strip())
-        quick = self._quick_uid(item)
+        quick = quick_uid(item)
         if quick is not None and quick[0] in self._pending_bases:
             self.flush()  # an earlier version of this composition is in the batch: the ledger must say so first
         in_key = _input_key(item)
-        self._histories = {}
         self._recheck = False
-        self._states = self.ledger.composition_states((quick[0], in_key) if quick else (in_key,))
+        self._read_states((quick[0], in_key) if quick else (in_key,))
         if quick is not None and self._seen_same(quick[0], quick[1], digest):
             return  # fast path of a re-run: this exact content was handled, no parsing or mapping
         if self._seen_same(in_key, 0, digest):
@@ -455,15 +454,6 @@ class Processor:
         except Quarantine as q:
             self._quarantine(item, q, digest)
 
-    def _quick_uid(self, item: Item) -> tuple[str, int] | None:
-        if item.tombstone or item.ndjson and b'"deleted"' in item.data[:200]:
-            return None
-        for pat in _FULL_UID:
-            m = pat.search(item.data)
-            if m:
-                return split_uid(m.group(1).decode("utf-8", "replace"))
-        return None
-
     def _seen_same(self, base: str, version: int, digest: str) -> bool:
         """The cheap uid guess is only trusted when the ledger holds this very content for it."""
         hit = self._state(base).get(version)
@@ -491,6 +481,7 @@ class Processor:
         newer = [v for v, (s, _) in state.items() if v > version and s != "quarantined"]
         top = self._history(base).max_version()
         if newer or (top is not None and top > version):
+            self._forget(base)
             self.ledger.begin()
             self.ledger.set_composition(base, version, "superseded", digest)
             self.ledger.commit()
@@ -502,7 +493,17 @@ class Processor:
         """Flush when the batch holds another version of this composition (its uid was not found cheaply)."""
         if base in self._pending_bases:
             self.flush()
-            self._states, self._histories = {}, {}  # read again: the flush changed what the ledger says
+
+    def _read_states(self, keys: tuple[str, ...]) -> None:
+        """What the ledger says of these compositions or input keys, in one query for those not read yet."""
+        missing = [k for k in keys if k not in self._states]
+        if missing:
+            self._states.update(self.ledger.composition_states(missing))
+
+    def _forget(self, key: str) -> None:
+        """The ledger's rows of this composition (or input key) are about to change: read them again when needed."""
+        self._states.pop(key, None)
+        self._histories.pop(key, None)
 
     def _state(self, base: str) -> dict[int, tuple[str, str | None]]:
         state = self._states.get(base)
@@ -532,7 +533,6 @@ class Processor:
 
     def _deliver(self, base: str, version: int, digest: str, mapped: list[Mapped], ehr_id: str | None,
                  subject_id: str | None, full_uid: str) -> None:
-        led = self.ledger
         history = self._history(base)
         done = history.statuses(version)  # rows of an earlier, interrupted attempt at this version
         lineages = history.lineages(version)
@@ -596,6 +596,8 @@ class Processor:
         pending, self._pending, self._pending_bases = self._pending, [], set()
         if not pending:
             return
+        for p in pending:
+            self._forget(p.base)
         led = self.ledger
         outbox = str(self.cfg.outbox)  # plain strings: path objects cost more than the file system calls
         staging = os.path.join(outbox, STAGING)
@@ -675,6 +677,7 @@ class Processor:
         except OSError as exc:
             raise RunStopped(_write_issue(exc, qdir, "quarantine folder")) from None
         key, version = (q.uid, q.version) if q.uid is not None and q.version is not None else (_input_key(item), 0)
+        self._forget(key)
         self.ledger.begin()
         self.ledger.set_composition(key, version, "quarantined", digest, issue.code)
         self.ledger.commit()
@@ -820,17 +823,30 @@ def _run_single(setup: Setup, stream: Iterable[Item], summary: Summary, progress
     ledger = open_ledger(setup.cfg)
     try:
         proc = Processor(setup, ledger, summary, batch_size)
-        for n, item in enumerate(stream):
-            proc.process(item)
-            progress.update(summary.counts)
-            if on_item is not None:
-                on_item(n)
+        n = 0
+        for batch in _batches(stream):
+            proc.prefetch(batch)
+            for item in batch:
+                proc.process(item)
+                progress.update(summary.counts)
+                if on_item is not None:
+                    on_item(n)
+                n += 1
         proc.flush()
     finally:
         ledger.close()
 
 
-_BATCH = 32
+#: items read ahead and looked up in the ledger together (:meth:`Processor.prefetch`); a worker's queue batch
+_BATCH = 64
+#: items at most waiting in a worker's queue
+_QUEUED = 256
+
+
+def _batches(stream: Iterable[Item]) -> Iterator[list[Item]]:
+    it = iter(stream)
+    while batch := list(islice(it, _BATCH)):
+        yield batch
 
 
 def _worker(wid: int, setup: Setup, inq: Any, outq: Any, parent: int, batch_size: int) -> None:
@@ -853,6 +869,7 @@ def _worker(wid: int, setup: Setup, inq: Any, outq: Any, parent: int, batch_size
                 continue
             if batch is None:
                 break
+            proc.prefetch(batch)
             for item in batch:
                 proc.process(item)
             proc.flush()
@@ -877,7 +894,7 @@ def _snapshot(s: Summary) -> dict[str, Any]:
 def _run_parallel(setup: Setup, stream: Iterable[Item], summary: Summary, progress: Progress, n: int,
                   batch_size: int) -> None:
     ctx = mp.get_context("fork")  # the set-up (templates, mappings) is shared copy-on-write, not pickled
-    inqs = [ctx.Queue(maxsize=8) for _ in range(n)]
+    inqs = [ctx.Queue(maxsize=_QUEUED // _BATCH) for _ in range(n)]
     outq = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(w, setup, inqs[w], outq, os.getpid(), batch_size), daemon=True)
              for w in range(n)]

@@ -9,7 +9,8 @@
   tombstone ``{"deleted": "<uid>"}`` (optionally with ``"ehr_id"``). Blank lines are ignored.
 
 Items carry raw bytes; parsing is the worker's job, so a reader only needs :func:`partition_key` to keep every
-version of one composition on the same worker.
+version of one composition on the same worker. The uid it finds on the way (:func:`quick_uid`) travels with the item,
+so the worker does not search for it again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Item:
     ndjson: bool = False  # a line of an NDJSON stream (may be an envelope or a tombstone)
     tombstone: bool = False  # a ``.deleted`` marker file
     suffix: str = ".json"
+    # what :func:`quick_uid` found (``uid_searched``: it has looked), kept so that the text is searched once
+    uid_guess: tuple[str, int] | None = None
+    uid_searched: bool = False
 
 
 def iter_items(sources: list[Source]) -> Iterator[Item]:
@@ -72,20 +76,56 @@ def _ndjson(path: Path) -> Iterator[Item]:
             yield Item(f"{path}:{n}", line, ndjson=True)
 
 
-#: the composition forms first (their uid is near the start, found at once); a tombstone line is short
-_UID_PATTERNS = [
-    re.compile(rb'"_type"\s*:\s*"OBJECT_VERSION_ID"\s*,\s*"value"\s*:\s*"([^":]+)'),
-    re.compile(rb'/_uid"\s*:\s*"([^":]+)'),
+def split_uid(uid: str) -> tuple[str, int]:
+    """``obj::system::3`` -> (``obj``, 3); a uid without a version counts as version 1."""
+    parts = uid.split("::")
+    if len(parts) >= 3 and parts[-1].isdigit():
+        return parts[0], int(parts[-1])
+    return parts[0], 1
+
+
+#: a JSON composition's full uid (canonical, then FLAT), near the start of the text, so found at once
+_JSON_UID = [
+    re.compile(rb'"_type"\s*:\s*"OBJECT_VERSION_ID"\s*,\s*"value"\s*:\s*"([^"]+)"'),
+    re.compile(rb'/_uid"\s*:\s*"([^"]+)"'),
+]
+#: the object id of the other forms: canonical XML, and a tombstone line (short)
+_OTHER_UID = [
     re.compile(rb'<uid[^>]*OBJECT_VERSION_ID[^>]*>\s*<value>([^<:]+)'),
     re.compile(rb'"deleted"\s*:\s*"([^":]+)'),
 ]
 
 
+def quick_uid(item: Item) -> tuple[str, int] | None:
+    """(object id, version) of a JSON composition's uid, found in the text without parsing it; None for a tombstone
+    or when not found. Only a guess until the ledger confirms it; searched for once per item."""
+    if not item.uid_searched:
+        item.uid_guess, item.uid_searched = _search_uid(item), True
+    return item.uid_guess
+
+
+def _search_uid(item: Item) -> tuple[str, int] | None:
+    if item.tombstone or item.ndjson and b'"deleted"' in item.data[:200]:
+        return None
+    for pat in _JSON_UID:
+        m = pat.search(item.data)
+        if m:
+            return split_uid(m.group(1).decode("utf-8", "replace"))
+    return None
+
+
 def partition_key(item: Item) -> str:
     """The composition's object id, found cheaply; every version of a composition gives the same key."""
     if item.tombstone:
-        return item.data.decode("utf-8", "replace").strip().strip('"').split("::")[0]
-    for pat in _UID_PATTERNS:
+        text = item.data.decode("utf-8", "replace").strip()
+        if text.startswith("{"):  # a JSON marker, {"deleted": "<uid>", ...}: the same key as the versions it ends
+            m = _OTHER_UID[1].search(item.data)
+            return m.group(1).decode("utf-8", "replace") if m else ""
+        return text.strip('"').split("::")[0]
+    guess = quick_uid(item)
+    if guess is not None:
+        return guess[0].split(":")[0]  # up to the first colon, as for the other forms
+    for pat in _OTHER_UID:
         m = pat.search(item.data)
         if m:
             return m.group(1).decode("utf-8", "replace")
@@ -96,7 +136,7 @@ def partition_key(item: Item) -> str:
             uid = doc.get("uid") if isinstance(doc, dict) else None
             if isinstance(uid, dict) and isinstance(uid.get("value"), str):
                 return uid["value"].split("::")[0]
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse: the worker reports it
         pass
     return ""  # no uid at all: the item will be quarantined, any worker may do it
 
@@ -108,4 +148,4 @@ def partition(item: Item, workers: int) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % workers
 
 
-__all__ = ["Item", "iter_items", "partition", "partition_key"]
+__all__ = ["Item", "iter_items", "partition", "partition_key", "quick_uid", "split_uid"]

@@ -8,6 +8,7 @@ the matching identity and reservation CSVs and a configuration.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,10 @@ TEMPLATE_DIRS = ("fracture_registration", "fracture_reoperation", "child_diabete
                  "prostate_cancer_investigation", "prostate_cancer_surgery", "prostate_cancer_radiotherapy")
 
 
+#: a clone's text as UTF-8 around its uid: the line is joined from bytes, with no search, replace or encoding
+Text = tuple[bytes, bytes]
+
+
 def _compact_with_uid(path: Path) -> str:
     d = json.loads(path.read_text(encoding="utf-8"))
     new = {"_type": d.pop("_type", "COMPOSITION"), "name": d.pop("name"),
@@ -37,14 +42,20 @@ def _compact_with_uid(path: Path) -> str:
     return json.dumps(new, ensure_ascii=False, separators=(",", ":"))
 
 
+def _split(text: str) -> Text:
+    head, placeholder, tail = text.partition(_PLACEHOLDER)
+    assert placeholder and _PLACEHOLDER not in tail
+    return head.encode("utf-8"), tail.encode("utf-8")
+
+
 @dataclass(slots=True)
 class Pool:
-    """The example texts to clone (compact JSON, uid as a placeholder)."""
+    """The example texts to clone (compact JSON, split where the uid goes)."""
 
-    texts: list[str]
-    ankle: str
-    ankle_v2: str
-    invalid: str
+    texts: list[Text]
+    ankle: Text
+    ankle_v2: Text
+    invalid: Text
 
     @classmethod
     def load(cls) -> Pool:
@@ -54,10 +65,10 @@ class Pool:
             for p in sorted((ex / d).glob("*.json")):
                 if p.name.startswith("invalid_") or p.name.endswith((".flat.json", ".expected.json")):
                     continue
-                texts.append(_compact_with_uid(p))
+                texts.append(_split(_compact_with_uid(p)))
         ankle = _compact_with_uid(ex / _ANKLE)
         assert _ANKLE_EDIT[0] in ankle
-        return cls(texts, ankle, ankle.replace(*_ANKLE_EDIT), _compact_with_uid(ex / _INVALID))
+        return cls(texts, _split(ankle), _split(ankle.replace(*_ANKLE_EDIT)), _split(_compact_with_uid(ex / _INVALID)))
 
 
 def national_ids(n: int) -> list[str]:
@@ -76,8 +87,16 @@ def national_ids(n: int) -> list[str]:
     return out
 
 
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
 def comp_uid(i: int, seed: str = "") -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"openehr-kit-synthetic-{seed}-{i}"))
+    """``str(uuid.uuid5(uuid.NAMESPACE_URL, f"openehr-kit-synthetic-{seed}-{i}"))``, without the UUID object."""
+    h = bytearray(hashlib.sha1(_URL_NAMESPACE + f"openehr-kit-synthetic-{seed}-{i}".encode("utf-8")).digest()[:16])
+    h[6] = h[6] & 0x0F | 0x50  # version 5
+    h[8] = h[8] & 0x3F | 0x80  # RFC 4122 variant
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def iter_ndjson(n: int, *, patients: int = 1000, correct_every: int = 0, delete_every: int = 0,
@@ -85,8 +104,10 @@ def iter_ndjson(n: int, *, patients: int = 1000, correct_every: int = 0, delete_
     """``n`` compositions as NDJSON lines, plus a v2 after every ``correct_every``-th (an ankle fracture), a
     tombstone after every ``delete_every``-th and an invalid composition in place of every ``invalid_every``-th."""
     pool = pool or Pool.load()
+    suffix = f"::{SYSTEM}::".encode("ascii")
     for i in range(n):
         u = comp_uid(i, seed)
+        object_id = u.encode("ascii") + suffix
         ehr = f"ehr-{i % patients}"
         corrected = correct_every and i % correct_every == correct_every - 1
         if invalid_every and i % invalid_every == invalid_every - 1:
@@ -95,15 +116,16 @@ def iter_ndjson(n: int, *, patients: int = 1000, correct_every: int = 0, delete_
             text = pool.ankle
         else:
             text = pool.texts[i % len(pool.texts)]
-        yield _line(ehr, text.replace(_PLACEHOLDER, f"{u}::{SYSTEM}::1"))
+        yield _line(ehr, text, object_id + b"1")
         if corrected:
-            yield _line(ehr, pool.ankle_v2.replace(_PLACEHOLDER, f"{u}::{SYSTEM}::2"))
+            yield _line(ehr, pool.ankle_v2, object_id + b"2")
         if delete_every and i % delete_every == delete_every - 1:
             yield (json.dumps({"deleted": f"{u}::{SYSTEM}::{3 if corrected else 2}", "ehr_id": ehr}) + "\n").encode()
 
 
-def _line(ehr: str, text: str) -> bytes:
-    return ('{"ehr_id":"' + ehr + '","composition":' + text + "}\n").encode("utf-8")
+def _line(ehr: str, text: Text, uid: bytes) -> bytes:
+    head, tail = text
+    return b"".join((b'{"ehr_id":"', ehr.encode("utf-8"), b'","composition":', head, uid, tail, b"}\n"))
 
 
 CONFIG = """\

@@ -145,15 +145,15 @@ class _JsonReader:
         for name in node:
             value = node[name]
             try:
-                want, declared_type = table[name]
+                want, declared_type, step = table[name]
             except KeyError:
                 pass
             else:
                 if type(value) is want:
                     if want is dict:
-                        node[name] = self.obj(value, declared_type, f"{loc}/{name}")
+                        node[name] = self.obj(value, declared_type, loc + step)
                     elif want is list:
-                        self.items(value, declared_type, f"{loc}/{name}", owner, name)
+                        self.items(value, declared_type, loc + step, owner, name)
                     continue  # else a primitive of exactly the declared kind: kept as it is
             # the careful path: unknown attributes, nulls, untyped attributes, wrong kinds, lenient coercion
             info = attr_info(owner, name)
@@ -264,14 +264,17 @@ class _JsonReader:
         return None  # unreachable: fail raises
 
     def report_unknown(self, owner: str, unknown: dict[str, Any], loc: str) -> None:
+        if self.issues is None:
+            return  # nowhere to report to: spare the messages
         for name in unknown:
             self.note("RMR005", f"{loc}/{name}", f"{owner} has no attribute {name!r}; kept uninterpreted")
 
 
 # Per attribute-lookup type name: attribute name -> (the Python type a well-formed JSON value has, the declared
-# RM type of the object(s) it holds). Only attributes with such a fast form are listed; all others take the
-# careful path. Filled on first use per type, so each (type, attribute) is looked up in the RM metadata once.
-_Spec = tuple[type, str]
+# RM type of the object(s) it holds, "/name": the step its location adds). Only attributes with such a fast form
+# are listed; all others take the careful path. Filled on first use per type, so each (type, attribute) is looked
+# up in the RM metadata once.
+_Spec = tuple[type, str, str]
 _SPEC_TABLES: dict[str, dict[str, _Spec]] = {}
 # Explicit ``_type`` names already checked as known RM types -> their spec table. Generic classes are never
 # listed: their attributes are looked up under the declared slot type (lookup_type), so they need resolve().
@@ -286,11 +289,11 @@ def _spec_table(owner: str) -> dict[str, _Spec]:
         for name in attribute_names(owner) or ():
             spec = _spec(attr_info(owner, name))
             if spec is not None:
-                table[name] = spec
+                table[name] = (*spec, f"/{name}")
     return table
 
 
-def _spec(info: AttrInfo | None) -> _Spec | None:
+def _spec(info: AttrInfo | None) -> tuple[type, str] | None:
     """The fast form of an attribute: a primitive of one Python type, one object, or a list of objects."""
     if info is None:
         return None
