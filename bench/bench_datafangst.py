@@ -2,6 +2,7 @@
 
     python bench/bench_datafangst.py                 # 100,000 compositions, 1 and 2 workers, + per-step costs
     python bench/bench_datafangst.py -n 20000 --workers 2 --fsync
+    TMPDIR=/dev/shm python bench/bench_datafangst.py   # outbox and ledger on tmpfs (no disk inode costs)
 
 Compositions are the project's valid examples cloned with new uids, generated on the fly and streamed into the
 run (never held in memory, never written as a feed file). Each measured run is a fresh subprocess in a fresh
