@@ -43,13 +43,25 @@ def inner(n: int, workers: int, folder: Path, fsync: bool) -> dict[str, object]:
     s = run(cfg, workers=workers, items=items)
     wall = time.perf_counter() - t
     cpu = _cpu_seconds() - cpu0
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    me = _own_peak_kb()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"n": n, "workers": workers, "fsync": fsync, "seconds": round(wall, 1),
             "per_second": round(s.counts["compositions"] / wall, 1), "counts": s.counts,
             "cpu_ms_per_composition": round(cpu / max(1, s.counts["compositions"]) * 1000, 3),
             "stopped": str(s.stopped) if s.stopped else None,
             "peak_rss_mb_parent": round(me / 1024, 1), "peak_rss_mb_worker_max": round(kids / 1024, 1)}
+
+
+def _own_peak_kb() -> int:
+    """This process's peak RSS in kB. VmHWM belongs to the process's own memory map, while ru_maxrss can start from
+    the launching process's peak (it survives exec), which would report the bench driver's size instead."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _cpu_seconds() -> float:
