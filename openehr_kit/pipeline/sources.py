@@ -89,11 +89,10 @@ _JSON_UID = [
     re.compile(rb'"_type"\s*:\s*"OBJECT_VERSION_ID"\s*,\s*"value"\s*:\s*"([^"]+)"'),
     re.compile(rb'/_uid"\s*:\s*"([^"]+)"'),
 ]
-#: the object id of the other forms: canonical XML, and a tombstone line (short)
-_OTHER_UID = [
-    re.compile(rb'<uid[^>]*OBJECT_VERSION_ID[^>]*>\s*<value>([^<:]+)'),
-    re.compile(rb'"deleted"\s*:\s*"([^":]+)'),
-]
+#: the object id in a JSON tombstone, ``{"deleted": "<uid>", ...}`` (an NDJSON line or a .deleted file; short)
+_DELETED_UID = re.compile(rb'"deleted"\s*:\s*"([^":]+)')
+#: the object id of the other forms: canonical XML, and a tombstone
+_OTHER_UID = [re.compile(rb'<uid[^>]*OBJECT_VERSION_ID[^>]*>\s*<value>([^<:]+)'), _DELETED_UID]
 
 
 def quick_uid(item: Item) -> tuple[str, int] | None:
@@ -119,7 +118,7 @@ def partition_key(item: Item) -> str:
     if item.tombstone:
         text = item.data.decode("utf-8", "replace").strip()
         if text.startswith("{"):  # a JSON marker, {"deleted": "<uid>", ...}: the same key as the versions it ends
-            m = _OTHER_UID[1].search(item.data)
+            m = _DELETED_UID.search(item.data)
             return m.group(1).decode("utf-8", "replace") if m else ""
         return text.strip('"').split("::")[0]
     guess = quick_uid(item)
